@@ -1,0 +1,5 @@
+"""The Textual dashboard; the only layer that imports Textual."""
+
+from chamelaion_tui.tui.app import ChamelaionApp, DashboardOptions
+
+__all__ = ["ChamelaionApp", "DashboardOptions"]

@@ -1,0 +1,397 @@
+"""The dashboard: a page of requests, a detail pane, a filter and a status line.
+
+Data flows one way. The :class:`Refresher` runs as a worker, calls the API as
+the :class:`RefreshPolicy` plans, and posts each outcome as a
+:class:`Refreshed` message; the handlers update widgets. Key presses change
+the policy's view and wake the refresher. A response for a view that is no
+longer shown is dropped by the refresher (by generation) and again here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from chamelaion_tui.api import ApiError, AuthError, ChamelaionClient, visible
+from chamelaion_tui.refresh import (
+    PageLoaded,
+    PauseReason,
+    Refresher,
+    RefreshEvent,
+    RefreshFailed,
+    RefreshPolicy,
+    RequestGone,
+    RequestLoaded,
+    View,
+)
+from chamelaion_tui.tui.errors import describe
+from chamelaion_tui.tui.panes import DetailPane, StatusLine
+from chamelaion_tui.tui.render import compact_duration_seconds
+from chamelaion_tui.tui.table import RequestsTable
+
+WallClock = Callable[[], datetime]
+"""Returns the current time as an aware UTC datetime."""
+
+REMEMBERED_VIEWS = 64
+"""How many views remember where their cursor was (bounded, for long runs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardOptions:
+    """What the dashboard shows and where from (never the key itself)."""
+
+    page_size: int = 20
+    reference_id: str | None = None
+    demo_label: str | None = None
+    """Set when running on the simulator; shown as a badge so nobody mistakes
+    demo data for real jobs."""
+    tick_seconds: float = 1.0
+    """How often relative times and the status line are redrawn."""
+
+
+class Refreshed(Message):
+    """Carries one refresh outcome from the worker to the UI."""
+
+    def __init__(self, event: RefreshEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ChamelaionApp(App[None]):
+    """The dashboard app.
+
+    Args:
+        client: An open API client; the app closes it when it exits.
+        options: Page size, initial filter and demo marker.
+        clock: Monotonic seconds for scheduling (injected by tests).
+        wall_clock: The current UTC time for relative times (injected by tests).
+        auto_refresh: Start the background refresher (tests may drive it).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Chamelaion"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("n", "next_page", "Next page"),
+        Binding("p", "previous_page", "Prev page"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(
+        self,
+        client: ChamelaionClient,
+        options: DashboardOptions | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: WallClock | None = None,
+        auto_refresh: bool = True,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.options = options or DashboardOptions()
+        self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
+        self._auto_refresh = auto_refresh
+        self.policy = RefreshPolicy(
+            clock=clock,
+            view=View(self.options.reference_id, 0, self.options.page_size),
+        )
+        self.refresher = Refresher(client, self.policy, self._forward)
+        self.total: int | None = None
+        """The ``total`` of the last page read, or None before the first."""
+        self.shown_view: View | None = None
+        """The view whose rows are on the table now."""
+        self.last_success: float | None = None
+        self.last_error: ApiError | None = None
+        self._cursor_by_view: dict[View, str] = {}
+
+    # -- layout --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, optional demo badge, filter, table beside detail, status."""
+        yield Header()
+        if self.options.demo_label:
+            yield Static(Text(visible(self.options.demo_label)), id="demo-badge")
+        yield Input(
+            value=self.options.reference_id or "",
+            placeholder="Filter by reference_id (press / to type, Enter to apply, "
+            "Esc to clear)",
+            id="filter",
+        )
+        with Horizontal(id="main"):
+            yield RequestsTable(id="requests")
+            yield DetailPane(id="detail")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Focus the table, start the clock tick and the refresher."""
+        host = self.client.base_url.host
+        self.sub_title = "DEMO" if self.options.demo_label else host
+        self.table.focus()
+        self.table.add_class("-loading")
+        self.set_interval(self.options.tick_seconds, self.tick)
+        if self._auto_refresh:
+            self.start_refresher()
+        self.tick()
+
+    async def on_unmount(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
+
+    @property
+    def table(self) -> RequestsTable:
+        """The requests table."""
+        return self.query_one(RequestsTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one(DetailPane)
+
+    def start_refresher(self) -> None:
+        """Run the refresher as the one worker of its group."""
+        self.run_worker(
+            self.refresher.run(),
+            name="refresher",
+            group="refresh",
+            description="Poll the API for the visible page",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The refresher never stops on its own; if it does, say so and restart."""
+        if event.worker.group == "refresh" and event.state == WorkerState.ERROR:
+            self.notify(
+                f"The refresher stopped ({event.worker.error!r}); restarting it.",
+                title="Refresh error",
+                severity="error",
+            )
+            self.set_timer(5.0, self.start_refresher)
+
+    # -- refresh outcomes ----------------------------------------------------
+
+    def _forward(self, event: RefreshEvent) -> None:
+        """Called by the refresher; hands the event to the UI as a message."""
+        self.post_message(Refreshed(event))
+
+    def on_refreshed(self, message: Refreshed) -> None:
+        """Apply one refresh outcome to the widgets."""
+        event = message.event
+        if isinstance(event, PageLoaded):
+            self._page_loaded(event)
+        elif isinstance(event, RequestLoaded):
+            self._succeeded(event.at)
+        elif isinstance(event, RequestGone):
+            self._succeeded(self.policy.clock())
+        elif isinstance(event, RefreshFailed):
+            self._failed(event)
+        self.tick()
+
+    def _page_loaded(self, event: PageLoaded) -> None:
+        """Show a freshly read page, unless the person has moved on."""
+        if event.view != self.policy.view:
+            return
+        pagination = event.page.pagination
+        if not event.page.items and event.view.offset > 0 and pagination.total:
+            last = (pagination.total - 1) // event.view.limit * event.view.limit
+            self._change_view(replace(event.view, offset=last))
+            return
+        self._succeeded(event.at)
+        self.total = pagination.total
+        self.shown_view = event.view
+        self.table.remove_class("-loading")
+        self.table.show(
+            event.page.items,
+            self._wall_clock(),
+            self.theme_variables,
+            keep=self._cursor_by_view.get(event.view),
+        )
+        self._show_detail()
+
+    def _succeeded(self, at: float) -> None:
+        """Note a successful call; lift the stale mark."""
+        self.last_success = at
+        if self.last_error is not None:
+            self.last_error = None
+            self.table.remove_class("-stale")
+            self.notify("Connected to the API again.", title="Recovered")
+
+    def _failed(self, event: RefreshFailed) -> None:
+        """Keep the data, mark it stale, and tell the person once per episode."""
+        first = self.last_error is None or type(self.last_error) is not type(
+            event.error
+        )
+        self.last_error = event.error
+        self.table.add_class("-stale")
+        if first:
+            title, body = describe(event.error)
+            if isinstance(event.error, AuthError):
+                self.notify(body, title=title, severity="error", timeout=30)
+            else:
+                self.notify(body, title=title, severity="warning", timeout=8)
+
+    # -- the clock -----------------------------------------------------------
+
+    def tick(self) -> None:
+        """Redraw what depends on time: relative times and the status line."""
+        now = self._wall_clock()
+        self.table.repaint(now, self.theme_variables)
+        self._show_detail(now)
+        self.query_one(StatusLine).set_parts(self._status_parts())
+
+    def _show_detail(self, now: datetime | None = None) -> None:
+        """Show the highlighted request in the detail pane."""
+        request_id = self.table.current_id
+        request = self.table.request(request_id) if request_id else None
+        empty = "No request selected."
+        if self.shown_view is not None and self.total == 0:
+            ref = self.shown_view.reference_id
+            empty = (
+                f"No requests with reference_id “{visible(ref, limit=80)}”.\n"
+                "Press Esc to clear the filter."
+                if ref
+                else "No requests yet."
+            )
+        now = now or self._wall_clock()
+        self.detail.show(request, now, self.theme_variables, empty_message=empty)
+
+    def _status_parts(self) -> list[Text]:
+        """Position, filter, in-flight count and freshness, as short texts."""
+        view = self.policy.view
+        parts = [Text(self._position_text(view))]
+        if view.reference_id:
+            parts.append(Text(f"filter: {visible(view.reference_id, limit=40)}"))
+        if self.policy.in_flight_count:
+            parts.append(Text(f"{self.policy.in_flight_count} in flight"))
+        parts.append(self._freshness_text())
+        return parts
+
+    def _position_text(self, view: View) -> str:
+        """Such as "21–40 of 237", or "loading…" while a new view is read."""
+        if self.shown_view != view or self.total is None:
+            return f"loading {view.offset + 1}–{view.offset + view.limit}…"
+        count = len(self.table.order)
+        if not count:
+            return "0 of 0" if not self.total else f"none at {view.offset + 1}"
+        return f"{view.offset + 1}–{view.offset + count} of {self.total:,}"
+
+    def _freshness_text(self) -> Text:
+        """When the data was last read, and whether the API answers now."""
+        now = self.policy.clock()
+        age = (
+            f"data {compact_duration_seconds(now - self.last_success)} old"
+            if self.last_success is not None
+            else "no data yet"
+        )
+        reason = self.policy.pause_reason
+        theme = self.theme_variables
+        if reason is PauseReason.USER:
+            return Text(f"⏸ paused · {age}", style=theme.get("warning", ""))
+        if reason is PauseReason.AUTH:
+            return Text(
+                "✘ key refused: check CHAMELAION_API_KEY, press r to retry · " + age,
+                style=theme.get("error", ""),
+            )
+        if reason is not None:
+            resume = self.policy.resume_at
+            wait = (
+                f"retry in {compact_duration_seconds(resume - now)}"
+                if resume is not None
+                else "retrying"
+            )
+            label = (
+                "rate limited"
+                if reason is PauseReason.RATE_LIMITED
+                else ("API unreachable")
+            )
+            return Text(f"⚠ {label} · {wait} · {age}", style=theme.get("warning", ""))
+        if self.last_error is not None:
+            return Text(f"⚠ retrying · {age}", style=theme.get("warning", ""))
+        if self.last_success is None:
+            return Text("connecting…", style="dim")
+        return Text(
+            f"● live · updated {compact_duration_seconds(now - self.last_success)} ago",
+            style=theme.get("success", ""),
+        )
+
+    # -- actions -------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self) -> None:
+        """The detail pane follows the cursor; remember it for this view."""
+        request_id = self.table.current_id
+        if request_id is not None and self.shown_view is not None:
+            self._remember_cursor(self.shown_view, request_id)
+        self._show_detail()
+
+    def action_focus_filter(self) -> None:
+        """Move focus to the filter box (key ``/``)."""
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Submitted, "#filter")
+    def apply_filter(self, event: Input.Submitted) -> None:
+        """Apply the filter on the server and go back to the table."""
+        reference = event.value.strip() or None
+        self.table.focus()
+        view = View(reference, 0, self.options.page_size)
+        if view != self.policy.view:
+            self._change_view(view)
+
+    def action_clear_filter(self) -> None:
+        """Clear the filter (key Esc) and return to the table."""
+        self.query_one("#filter", Input).value = ""
+        self.table.focus()
+        if self.policy.view.reference_id is not None:
+            self._change_view(View(None, 0, self.options.page_size))
+
+    def action_next_page(self) -> None:
+        """Go to the next page, if there is one (key ``n``)."""
+        view = self.policy.view
+        if self.total is not None and view.offset + view.limit < self.total:
+            self._change_view(replace(view, offset=view.offset + view.limit))
+        else:
+            self.bell()
+
+    def action_previous_page(self) -> None:
+        """Go to the previous page, if there is one (key ``p``)."""
+        view = self.policy.view
+        if view.offset > 0:
+            self._change_view(replace(view, offset=max(view.offset - view.limit, 0)))
+        else:
+            self.bell()
+
+    def action_refresh(self) -> None:
+        """Read the page now, and retry at once after an error (key ``r``)."""
+        self.policy.refresh_now()
+        self.refresher.wake()
+
+    def _change_view(self, view: View) -> None:
+        """Switch page or filter: remember the cursor, dim the old rows, fetch."""
+        current = self.table.current_id
+        if current is not None and self.shown_view is not None:
+            self._remember_cursor(self.shown_view, current)
+        self.policy.set_view(view)
+        self.table.add_class("-loading")
+        self.refresher.wake()
+        self.tick()
+
+    def _remember_cursor(self, view: View, request_id: str) -> None:
+        """Remember where the cursor was on ``view``, within a fixed bound."""
+        self._cursor_by_view.pop(view, None)
+        self._cursor_by_view[view] = request_id
+        while len(self._cursor_by_view) > REMEMBERED_VIEWS:
+            self._cursor_by_view.pop(next(iter(self._cursor_by_view)))

@@ -1,0 +1,35 @@
+"""Plain-language explanations of API errors, in one place for the whole UI."""
+
+from __future__ import annotations
+
+from chamelaion_tui.api import (
+    ApiError,
+    AuthError,
+    BadResponse,
+    RateLimited,
+    ServerError,
+    TransportError,
+    visible,
+)
+
+_HINTS: tuple[tuple[type[ApiError], str], ...] = (
+    (AuthError, "Check CHAMELAION_API_KEY, then press r to retry."),
+    (RateLimited, "Waiting as the API asked; nothing is lost."),
+    (ServerError, "Retrying with backoff; the data shown is kept."),
+    (TransportError, "Retrying with backoff; check the network or --base-url."),
+    (BadResponse, "Retrying with backoff; the data shown is kept."),
+)
+
+
+def hint_for(error: ApiError) -> str:
+    """What the person can do about ``error``, or what the app is doing."""
+    for kind, hint in _HINTS:
+        if isinstance(error, kind):
+            return hint
+    return "Retrying with backoff."
+
+
+def describe(error: ApiError) -> tuple[str, str]:
+    """A notification title and body for ``error``; safe to show as is."""
+    body = f"{visible(error.message, limit=300)}\n{hint_for(error)}"
+    return error.title, body

@@ -1,0 +1,198 @@
+"""Turns requests into the text the table and the detail pane show.
+
+Everything here returns ``rich.text.Text`` built from :func:`visible` output,
+so API strings are never read as markup and never reach the terminal raw.
+Colours come from the app's theme variables, passed in as a mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import humanize
+from rich.text import Text
+
+from chamelaion_tui.api import LipsyncRequest, Status, visible
+
+STATUS_LOOK: dict[str, tuple[str, str]] = {
+    Status.QUEUED: ("◷", "warning"),
+    Status.PROCESSING: ("◐", "accent"),
+    Status.COMPLETED: ("✔", "success"),
+    Status.FAILED: ("✘", "error"),
+}
+"""Symbol and theme colour per documented status; others get ``?``, neutral."""
+
+ID_WIDTH = 8
+REFERENCE_WIDTH = 20
+OUTCOME_WIDTH = 60
+STATUS_WIDTH = 12
+
+
+def cell(text: str, style: str = "") -> Text:
+    """One table cell: a single line of plain text, cut with an ellipsis."""
+    return Text(text, style=style, end="", no_wrap=True, overflow="ellipsis")
+
+
+def status_text(status: str, theme: Mapping[str, str]) -> Text:
+    """The status cell: symbol and word, coloured by meaning."""
+    symbol, colour = STATUS_LOOK.get(status, ("?", ""))
+    style = theme.get(colour, "") if colour else "dim"
+    return cell(f"{symbol} {visible(status, limit=STATUS_WIDTH - 2)}", style)
+
+
+def compact_duration(span: timedelta | None) -> str:
+    """A short duration such as ``45s``, ``1m 20s`` or ``2h 03m``."""
+    if span is None:
+        return "—"
+    seconds = max(int(span.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def compact_duration_seconds(seconds: float) -> str:
+    """:func:`compact_duration` for a number of seconds."""
+    return compact_duration(timedelta(seconds=max(seconds, 0.0)))
+
+
+def relative(when: datetime | None, now: datetime) -> str:
+    """``when`` as "3 minutes ago" (or "in 5 seconds" if the clocks disagree)."""
+    if when is None:
+        return "—"
+    return humanize.naturaltime(when, when=now)
+
+
+def absolute(when: datetime | None) -> str:
+    """``when`` in UTC, to the second, such as ``2026-04-07 10:00:05 UTC``."""
+    if when is None:
+        return "—"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def elapsed_text(request: LipsyncRequest, now: datetime) -> str:
+    """The "time so far" cell: waiting, running, or how long it took."""
+    if request.status == Status.QUEUED:
+        return f"waiting {compact_duration(request.queue_wait(now))}"
+    if request.status == Status.PROCESSING:
+        return f"running {compact_duration(request.processing_time(now))}"
+    took = request.processing_time(now)
+    return f"took {compact_duration(took)}" if took is not None else "—"
+
+
+def outcome_text(request: LipsyncRequest, theme: Mapping[str, str]) -> Text:
+    """The output URL or error message, cut to fit one cell."""
+    if request.error_message:
+        return cell(
+            visible(request.error_message, limit=OUTCOME_WIDTH), theme.get("error", "")
+        )
+    if request.output_url:
+        return cell(visible(request.output_url, limit=OUTCOME_WIDTH))
+    return cell("")
+
+
+@dataclass(frozen=True, slots=True)
+class RowCells:
+    """The cells of one table row, in column order; compared to skip repaints."""
+
+    status: Text
+    reference: Text
+    short_id: Text
+    created: Text
+    elapsed: Text
+    outcome: Text
+
+    @classmethod
+    def of(
+        cls, request: LipsyncRequest, now: datetime, theme: Mapping[str, str]
+    ) -> RowCells:
+        """Render ``request`` as it should look at ``now``."""
+        return cls(
+            status=status_text(request.status, theme),
+            reference=cell(visible(request.reference_id or "—", limit=REFERENCE_WIDTH)),
+            short_id=cell(visible(request.short_id, limit=ID_WIDTH)),
+            created=cell(relative(request.created_at, now)),
+            elapsed=cell(elapsed_text(request, now)),
+            outcome=outcome_text(request, theme),
+        )
+
+    def as_tuple(self) -> tuple[Text, ...]:
+        """The cells in column order."""
+        return (
+            self.status,
+            self.reference,
+            self.short_id,
+            self.created,
+            self.elapsed,
+            self.outcome,
+        )
+
+
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("status", "Status", STATUS_WIDTH),
+    ("reference", "Reference", REFERENCE_WIDTH),
+    ("id", "ID", ID_WIDTH),
+    ("created", "Created", 14),
+    ("elapsed", "Time", 14),
+    ("outcome", "Output / error", 20),
+)
+"""Column key, label and width; the last column grows to fill the line."""
+
+DETAIL_LIMIT = 10_000
+"""The most characters of one field the detail pane shows."""
+
+
+def detail_text(
+    request: LipsyncRequest, now: datetime, theme: Mapping[str, str]
+) -> Text:
+    """Every field of ``request``, labelled, for the detail pane."""
+    out = Text()
+
+    def line(label: str, value: str | Text, style: str = "") -> None:
+        out.append(f"{label:<14}", style="bold")
+        if isinstance(value, Text):
+            out.append_text(value)
+        else:
+            out.append(value, style=style)
+        out.append("\n")
+
+    def long(label: str, value: str | None, style: str = "") -> None:
+        if value is None:
+            return
+        text = visible(value, limit=DETAIL_LIMIT, keep_newlines=True)
+        out.append(f"{label}\n", style="bold")
+        out.append(text + "\n", style=style)
+        if len(value) > DETAIL_LIMIT:
+            out.append(f"({len(value) - DETAIL_LIMIT:,} more characters)\n", "dim")
+
+    line("Status", status_text(request.status, theme))
+    if request.known_status is None:
+        line("", "not a documented status; treated as final", "dim")
+    long("ID", request.id)
+    long("Reference ID", request.reference_id or "—")
+    out.append("\n")
+    for label, when in (
+        ("Created", request.created_at),
+        ("Started", request.started_at),
+        ("Finished", request.finished_at),
+    ):
+        line(label, absolute(when))
+        if when is not None:
+            line("", relative(when, now), "dim")
+    line("Queue wait", compact_duration(request.queue_wait(now)))
+    line("Processing", compact_duration(request.processing_time(now)))
+    out.append("\n")
+    long("Output URL", request.output_url)
+    long("Error", request.error_message, theme.get("error", ""))
+    for name, value in sorted(request.extra.items()):
+        long(visible(name, limit=40), visible(value, limit=DETAIL_LIMIT), "dim")
+    out.rstrip()
+    return out
