@@ -9,6 +9,7 @@ longer shown is dropped by the refresher (by generation) and again here.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from chamelaion_tui.refresh import (
     RequestLoaded,
     View,
 )
+from chamelaion_tui.tui.crash import crash_message, write_crash_report
 from chamelaion_tui.tui.errors import describe
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
 from chamelaion_tui.tui.render import compact_duration_seconds
@@ -117,6 +119,9 @@ class ChamelaionApp(App[None]):
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
         self._cursor_by_view: dict[View, str] = {}
+        self.table = RequestsTable(id="requests")
+        self.detail = DetailPane(id="detail")
+        self.status_line = StatusLine(id="status")
 
     # -- layout --------------------------------------------------------------
 
@@ -132,9 +137,9 @@ class ChamelaionApp(App[None]):
             id="filter",
         )
         with Horizontal(id="main"):
-            yield RequestsTable(id="requests")
-            yield DetailPane(id="detail")
-        yield StatusLine(id="status")
+            yield self.table
+            yield self.detail
+        yield self.status_line
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,16 +156,6 @@ class ChamelaionApp(App[None]):
     async def on_unmount(self) -> None:
         """Close the connection pool."""
         await self.client.aclose()
-
-    @property
-    def table(self) -> RequestsTable:
-        """The requests table."""
-        return self.query_one(RequestsTable)
-
-    @property
-    def detail(self) -> DetailPane:
-        """The detail pane."""
-        return self.query_one(DetailPane)
 
     def start_refresher(self) -> None:
         """Run the refresher as the one worker of its group."""
@@ -182,6 +177,17 @@ class ChamelaionApp(App[None]):
                 severity="error",
             )
             self.set_timer(5.0, self.start_refresher)
+
+    def _fatal_error(self) -> None:
+        """Exit after a bug with one line instead of Textual's traceback.
+
+        Textual's version prints local variables, which may include the key.
+        """
+        error = sys.exception()
+        path = write_crash_report(error) if error is not None else None
+        self.bell()
+        self._exit_renderables.append(Text(crash_message(path)))
+        self._close_messages_no_wait()
 
     # -- refresh outcomes ----------------------------------------------------
 
@@ -249,10 +255,12 @@ class ChamelaionApp(App[None]):
 
     def tick(self) -> None:
         """Redraw what depends on time: relative times and the status line."""
+        if not self.table.is_attached:
+            return  # the app is shutting down; nothing left to draw
         now = self._wall_clock()
         self.table.repaint(now, self.theme_variables)
         self._show_detail(now)
-        self.query_one(StatusLine).set_parts(self._status_parts())
+        self.status_line.set_parts(self._status_parts())
 
     def _show_detail(self, now: datetime | None = None) -> None:
         """Show the highlighted request in the detail pane."""

@@ -136,7 +136,7 @@ class RowCells:
         )
 
 
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("status", "Status", STATUS_WIDTH),
     ("reference", "Reference", REFERENCE_WIDTH),
     ("id", "ID", ID_WIDTH),

@@ -43,13 +43,12 @@ class RequestsTable(DataTable[object]):
     def on_resize(self) -> None:
         """Give the last column whatever width the fixed columns leave."""
         *fixed, (last_key, _, minimum) = COLUMNS
-        used = sum(width for _, _, width in fixed) + 2 * self.cell_padding * len(
-            COLUMNS
-        )
-        spare = self.scrollable_content_region.width - used - 1
+        padding = 2 * self.cell_padding * len(COLUMNS)
+        used = sum(width for _, _, width in fixed) + padding
+        width = max(self.scrollable_content_region.width - used - 1, minimum)
         column = self.columns.get(ColumnKey(last_key))
-        if column is not None and column.width != max(spare, minimum):
-            column.width = max(spare, minimum)
+        if column is not None and column.width != width:
+            column.width = width
             # DataTable has no public call to re-measure after a width change;
             # this flag is what its own width updates set.
             self._require_update_dimensions = True
