@@ -143,8 +143,9 @@ def simulate_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} simulate",
         description="Run the built-in Chamelaion API simulator on loopback until "
         "Ctrl-C. It prints its base URL and a key to use with it.",
-        epilog=f"example:\n  {PROG} simulate --port 8080 --speed 10\n"
-        "  --fault 'status=503:count=3' makes the next three calls fail.",
+        epilog=f"examples:\n  {PROG} simulate --port 8080 --speed 10\n"
+        f"  {PROG} simulate --fault status=503:count=3   (the next three calls "
+        "fail)\n\n" + _fault_grammar(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -165,9 +166,24 @@ def simulate_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SPEC",
-        help="inject a fault, such as status=503:count=3 (repeatable)",
+        help="inject a fault, such as status=503:count=3 (repeatable; the "
+        "grammar is below)",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="a JSON file of timed fault rules (format below)",
     )
     return parser
+
+
+def _fault_grammar() -> str:
+    """The fault grammar, as the simulator's fault module documents it."""
+    from chamelaion_tui.simulator import faults
+
+    doc = faults.__doc__ or ""
+    start = doc.find("Text form")
+    return doc[start:] if start >= 0 else doc
 
 
 def resolve_settings(
@@ -299,11 +315,21 @@ def run_simulate(args: argparse.Namespace) -> int:
     """Serve the simulator until Ctrl-C."""
     from chamelaion_tui.simulator import Faults, serve_forever
 
-    faults = Faults()
+    try:
+        faults = Faults.from_file(args.scenario) if args.scenario else Faults()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--scenario {args.scenario}: {error}") from None
     for spec in args.fault:
         try:
-            faults.add_spec(spec)
+            faults.add(*Faults.parse(spec).pending())
         except ValueError as error:
             raise UsageError(f"--fault {spec!r}: {error}") from None
-    serve_forever(port=args.port, seed=args.seed, time_scale=args.speed, faults=faults)
+    try:
+        serve_forever(
+            port=args.port, seed=args.seed, time_scale=args.speed, faults=faults
+        )
+    except OSError as error:
+        raise UsageError(
+            f"cannot listen on port {args.port}: {error.strerror or error}"
+        ) from None
     return 0

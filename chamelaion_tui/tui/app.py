@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -86,7 +86,9 @@ class ChamelaionApp(App[None]):
     TITLE = "Chamelaion"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("slash", "focus_filter", "Filter"),
+        # A priority binding: the app sees "/" before the focused table does,
+        # so keys typed (or pasted) right after it already reach the box.
+        Binding("slash", "focus_filter", "Filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
@@ -348,13 +350,21 @@ class ChamelaionApp(App[None]):
 
     def action_focus_filter(self) -> None:
         """Move focus to the filter box (key ``/``)."""
-        self.query_one("#filter", Input).focus()
+        box = self.query_one("#filter", Input)
+        if self.screen.focused is box:
+            # A reference_id may hold a slash. Post it behind the keys already
+            # queued for the box, so a fast typist's order is kept.
+            box.post_message(events.Key("slash", "/"))
+            return
+        # Focus at once, not on the next idle as ``focus()`` does, so that keys
+        # typed right after "/" land in the box, not the table.
+        self.screen.set_focus(box)
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
         """Apply the filter on the server and go back to the table."""
         reference = event.value.strip() or None
-        self.table.focus()
+        self.screen.set_focus(self.table)
         view = View(reference, 0, self.options.page_size)
         if view != self.policy.view:
             self._change_view(view)
@@ -362,7 +372,7 @@ class ChamelaionApp(App[None]):
     def action_clear_filter(self) -> None:
         """Clear the filter (key Esc) and return to the table."""
         self.query_one("#filter", Input).value = ""
-        self.table.focus()
+        self.screen.set_focus(self.table)
         if self.policy.view.reference_id is not None:
             self._change_view(View(None, 0, self.options.page_size))
 

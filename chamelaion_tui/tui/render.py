@@ -15,6 +15,7 @@ import humanize
 from rich.text import Text
 
 from chamelaion_tui.api import LipsyncRequest, Status, visible
+from chamelaion_tui.api.text import ELLIPSIS
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
     Status.QUEUED: ("◷", "warning"),
@@ -33,6 +34,17 @@ STATUS_WIDTH = 12
 def cell(text: str, style: str = "") -> Text:
     """One table cell: a single line of plain text, cut with an ellipsis."""
     return Text(text, style=style, end="", no_wrap=True, overflow="ellipsis")
+
+
+def tail(text: str, limit: int) -> str:
+    """The end of ``text`` made visible, at most ``limit`` characters.
+
+    For URLs, whose end (the file name) says more than their start.
+    """
+    shown = visible(text[-limit * 2 :])
+    if len(text) <= limit and len(shown) <= limit:
+        return shown
+    return ELLIPSIS + shown[-(limit - 1) :]
 
 
 def status_text(status: str, theme: Mapping[str, str]) -> Text:
@@ -88,14 +100,14 @@ def elapsed_text(request: LipsyncRequest, now: datetime) -> str:
     return f"took {compact_duration(took)}" if took is not None else "—"
 
 
-def outcome_text(request: LipsyncRequest, theme: Mapping[str, str]) -> Text:
-    """The output URL or error message, cut to fit one cell."""
+def outcome_text(
+    request: LipsyncRequest, theme: Mapping[str, str], width: int = OUTCOME_WIDTH
+) -> Text:
+    """The error message, or the end of the output URL, cut to ``width``."""
     if request.error_message:
-        return cell(
-            visible(request.error_message, limit=OUTCOME_WIDTH), theme.get("error", "")
-        )
+        return cell(visible(request.error_message, limit=width), theme.get("error", ""))
     if request.output_url:
-        return cell(visible(request.output_url, limit=OUTCOME_WIDTH))
+        return cell(tail(request.output_url, width))
     return cell("")
 
 
@@ -112,7 +124,11 @@ class RowCells:
 
     @classmethod
     def of(
-        cls, request: LipsyncRequest, now: datetime, theme: Mapping[str, str]
+        cls,
+        request: LipsyncRequest,
+        now: datetime,
+        theme: Mapping[str, str],
+        outcome_width: int = OUTCOME_WIDTH,
     ) -> RowCells:
         """Render ``request`` as it should look at ``now``."""
         return cls(
@@ -121,7 +137,7 @@ class RowCells:
             short_id=cell(visible(request.short_id, limit=ID_WIDTH)),
             created=cell(relative(request.created_at, now)),
             elapsed=cell(elapsed_text(request, now)),
-            outcome=outcome_text(request, theme),
+            outcome=outcome_text(request, theme, outcome_width),
         )
 
     def as_tuple(self) -> tuple[Text, ...]:

@@ -34,6 +34,7 @@ class RequestsTable(DataTable[object]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._requests: dict[str, LipsyncRequest] = {}
         self._cells: dict[str, RowCells] = {}
+        self._outcome_width = COLUMNS[-1][2]
 
     def on_mount(self) -> None:
         """Create the fixed-width columns, so nothing shifts as data changes."""
@@ -49,6 +50,7 @@ class RequestsTable(DataTable[object]):
         column = self.columns.get(ColumnKey(last_key))
         if column is not None and column.width != width:
             column.width = width
+            self._outcome_width = width
             # DataTable has no public call to re-measure after a width change;
             # this flag is what its own width updates set.
             self._require_update_dimensions = True
@@ -98,7 +100,7 @@ class RequestsTable(DataTable[object]):
             self._requests = new
             self._cells = {}
             for request_id, request in new.items():
-                cells = RowCells.of(request, now, theme)
+                cells = RowCells.of(request, now, theme, self._outcome_width)
                 self._cells[request_id] = cells
                 self.add_row(*cells.as_tuple(), key=request_id)
             index = self._cursor_index_for(target, old_order, old_index)
@@ -113,7 +115,7 @@ class RequestsTable(DataTable[object]):
         """
         changed = 0
         for request_id, request in self._requests.items():
-            cells = RowCells.of(request, now, theme)
+            cells = RowCells.of(request, now, theme, self._outcome_width)
             before = self._cells.get(request_id)
             self._cells[request_id] = cells
             for (key, _, _), old, fresh in zip(
