@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Self
 from urllib.parse import quote
@@ -47,9 +47,10 @@ def path_segment(value: str) -> str:
     """Percent-encode ``value`` as exactly one URL path segment.
 
     Every reserved character is encoded, and so are dots, because a segment
-    made only of dots would otherwise be resolved as ``.`` or ``..``.
+    made only of dots would otherwise be resolved as ``.`` or ``..``. A lone
+    surrogate (JSON can carry one) is encoded byte for byte rather than raising.
     """
-    return quote(value, safe="").replace(".", "%2E")
+    return quote(value, safe="", errors="surrogatepass").replace(".", "%2E")
 
 
 def origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -62,8 +63,13 @@ class _OriginBearer(httpx.Auth):
     """Adds ``Authorization: Bearer`` only to requests for one origin."""
 
     def __init__(self, key: str, origin: tuple[str, str, int | None]) -> None:
+        self._key = key
         self._header = f"Bearer {key}"
         self._origin = origin
+
+    def hide(self, text: str) -> str:
+        """``text`` with the key masked, for quoting what a server sent back."""
+        return text.replace(self._key, "[key hidden]") if self._key else text
 
     def __repr__(self) -> str:
         return "<bearer auth, key hidden>"
@@ -76,20 +82,23 @@ class _OriginBearer(httpx.Auth):
         yield request
 
 
-def _excerpt(response: httpx.Response) -> str:
-    """A short, printable excerpt of an error body, for messages."""
+def _excerpt(response: httpx.Response, hide: Callable[[str], str]) -> str:
+    """A short, printable excerpt of an error body, for messages.
+
+    ``hide`` masks the key, in case the server echoes it back.
+    """
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
             if isinstance(body.get(key), str):
-                return visible(body[key], limit=200)
+                return visible(hide(body[key]), limit=200)
     content_type = response.headers.get("content-type", "")
     if "html" in content_type:
         return "an HTML error page"
-    return visible(response.text.strip(), limit=120) or "an empty body"
+    return visible(hide(response.text.strip()), limit=120) or "an empty body"
 
 
 class ChamelaionClient:
@@ -114,9 +123,10 @@ class ChamelaionClient:
         if root.scheme not in ("http", "https") or not root.host:
             raise ValueError(f"not an http(s) URL: {visible(base_url, limit=200)}")
         self.base_url = root
+        self._auth = _OriginBearer(api_key, origin_of(root))
         self._http = httpx.AsyncClient(
             base_url=root,
-            auth=_OriginBearer(api_key, origin_of(root)),
+            auth=self._auth,
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -213,7 +223,7 @@ class ChamelaionClient:
             raise self._error_for(response)
         try:
             return json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadResponse(
                 "the API answered with something that is not JSON",
                 status=response.status_code,
@@ -246,7 +256,7 @@ class ChamelaionClient:
     def _error_for(self, response: httpx.Response) -> ApiError:
         """Map an unsuccessful response to the error a person can act on."""
         code = response.status_code
-        detail = _excerpt(response)
+        detail = _excerpt(response, self._auth.hide)
         if code in (401, 403):
             return AuthError(
                 f"the API refused the key ({code}: {detail}); check CHAMELAION_API_KEY",
@@ -262,10 +272,14 @@ class ChamelaionClient:
         if code >= 500:
             return ServerError(f"the API failed with {code} ({detail})", status=code)
         if 300 <= code < 400:
-            where = visible(response.headers.get("location", "?"), limit=200)
+            where = visible(
+                self._auth.hide(response.headers.get("location", "?")), limit=200
+            )
             return BadResponse(
                 f"the API redirected to {where}; not followed. Point the base "
                 "URL at the final address",
                 status=code,
             )
-        return RequestRejected(f"the API rejected the request ({code}: {detail})")
+        return RequestRejected(
+            f"the API rejected the request ({code}: {detail})", status=code
+        )

@@ -47,7 +47,8 @@ def parse_timestamp(value: object) -> datetime | None:
 
     Accepts ``Z`` or a numeric offset, fractional seconds of any length
     (beyond microseconds they are cut), and naive timestamps, which mean UTC.
-    Anything else, including non-strings, yields ``None``.
+    Anything else, including non-strings and local times whose UTC equivalent
+    falls outside the years 1 to 9999, yields ``None``.
     """
     if not isinstance(value, str) or not value:
         return None
@@ -63,7 +64,10 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _optional_text(value: object) -> str | None:

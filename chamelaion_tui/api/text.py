@@ -61,11 +61,14 @@ def visible(
         value: Anything; ``None`` becomes the empty string, other non-strings
             are converted with ``str``.
         limit: If given, the result holds at most this many characters, the
-            last of them an ellipsis when text was cut. Cutting happens before
-            replacement, so a huge string costs little.
+            last of them an ellipsis when text was cut (a limit of 0 or less
+            gives the empty string). Cutting happens before replacement, so a
+            huge string costs little.
         keep_newlines: Keep ``\\n`` as a line break (for wrapped detail text)
             instead of showing it as ``␊``.
     """
+    if limit is not None and limit <= 0:
+        return ""
     text = "" if value is None else value if isinstance(value, str) else str(value)
     cut = False
     if limit is not None and len(text) > limit:

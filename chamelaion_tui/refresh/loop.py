@@ -159,7 +159,16 @@ class Refresher:
                     self._on_event(RequestGone(request_id))
                     return None
 
-        results = await asyncio.gather(*(read(i) for i in request_ids))
+        tasks = [asyncio.ensure_future(read(i)) for i in request_ids]
+        try:
+            results = await asyncio.gather(*tasks)
+        except Exception:
+            # Stop the other GETs: left running, they would keep calling the
+            # API during the pause and report after this cycle has ended.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         if generation != self.policy.generation:
             return
         for request in results:

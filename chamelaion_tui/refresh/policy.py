@@ -225,8 +225,14 @@ class RefreshPolicy:
 
     @property
     def resume_at(self) -> float | None:
-        """Clock time when a timed pause ends, for a visible countdown."""
-        return self._paused_until if self.pause_reason is not None else None
+        """Clock time when a timed pause ends, for a visible countdown.
+
+        ``None`` when not paused, and for pauses with no end of their own: a
+        refused key, or the person's pause (even over an earlier rate limit).
+        """
+        if self.pause_reason in (None, PauseReason.USER):
+            return None
+        return self._paused_until
 
     @property
     def in_flight_count(self) -> int:
@@ -242,15 +248,17 @@ class RefreshPolicy:
                 return Plan(wake_at=None)
             return Plan(wake_at=self._paused_until)
         list_page = self._page_wanted or any(
-            self._is_due(row, now) for row in self._visible.values()
+            row.due_at <= now for row in self._visible.values()
         )
         if not list_page and not self._visible and self._page_read_at is not None:
             list_page = now >= self._page_read_at + self.idle_interval
-        get_ids = tuple(
-            request_id
-            for request_id, row in self._off_page.items()
-            if self._is_due(row, now)
-        )
+        get_ids: tuple[str, ...] = ()
+        if any(row.due_at <= now for row in self._off_page.values()):
+            get_ids = tuple(
+                request_id
+                for request_id, row in self._off_page.items()
+                if self._is_due(row, now)
+            )
         if list_page or get_ids:
             return Plan(list_page=list_page, get_ids=get_ids, wake_at=now)
         return Plan(wake_at=self._next_wake())
@@ -267,7 +275,11 @@ class RefreshPolicy:
         return row
 
     def _is_due(self, row: _Row, now: float) -> bool:
-        """Due now, or close enough to share this call."""
+        """Due now, or close enough to share a call that happens anyway.
+
+        Only a row whose ``due_at`` has come starts a call (see :meth:`plan`);
+        this wider test decides which rows ride along with it.
+        """
         return row.due_at - now <= row.delay * self.slack
 
     def _follow_off_page(self, request_id: str, row: _Row) -> None:
@@ -281,16 +293,19 @@ class RefreshPolicy:
     def _next_wake(self) -> float | None:
         """The earliest time any schedule needs attention."""
         times = [
-            row.due_at - row.delay * self.slack
-            for row in (*self._visible.values(), *self._off_page.values())
+            row.due_at for row in (*self._visible.values(), *self._off_page.values())
         ]
         if not self._visible and self._page_read_at is not None:
             times.append(self._page_read_at + self.idle_interval)
         return min(times) if times else None
 
     def _outage_wait(self) -> float:
-        """2 s after the first failure, doubling, capped at ``outage_cap``."""
-        return float(min(2.0 * 2 ** (self._failures - 1), self.outage_cap))
+        """2 s after the first failure, doubling, capped at ``outage_cap``.
+
+        The exponent is bounded so a days-long outage cannot overflow a float.
+        """
+        doublings = min(self._failures - 1, 64)
+        return float(min(2.0 * 2**doublings, self.outage_cap))
 
     def _pause(self, reason: PauseReason, until: float | None) -> None:
         self._pause_reason = reason
