@@ -46,6 +46,9 @@ from chamelaion_tui.tui.table import RequestsTable
 WallClock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime."""
 
+NARROW_WIDTH = 120
+"""Terminals narrower than this show the detail pane below the table."""
+
 REMEMBERED_VIEWS = 64
 """How many views remember where their cursor was (bounded, for long runs)."""
 
@@ -169,6 +172,10 @@ class ChamelaionApp(App[None]):
             exclusive=True,
             exit_on_error=False,
         )
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Put the detail pane below the table on narrow terminals."""
+        self.query_one("#main").set_class(event.size.width < NARROW_WIDTH, "-narrow")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The refresher never stops on its own; if it does, say so and restart."""

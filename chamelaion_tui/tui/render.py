@@ -157,7 +157,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("reference", "Reference", REFERENCE_WIDTH),
     ("id", "ID", ID_WIDTH),
     ("created", "Created", 14),
-    ("elapsed", "Time", 14),
+    ("elapsed", "Time", 15),
     ("outcome", "Output / error", 20),
 )
 """Column key, label and width; the last column grows to fill the line."""
