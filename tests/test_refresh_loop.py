@@ -22,6 +22,7 @@ from chamelaion_tui.api.errors import (
     AuthError,
     NotFound,
     RateLimited,
+    RequestRejected,
     ServerError,
 )
 from chamelaion_tui.api.models import LipsyncRequest, Page, Pagination
@@ -412,3 +413,13 @@ async def test_wake_resumes_a_loop_paused_without_a_timer() -> None:
     await stop(task)
     assert [type(e) for e in harness.events] == [RefreshFailed, PageLoaded]
     assert harness.clock.now == START
+
+
+async def test_a_refused_get_forgets_that_request_only() -> None:
+    """A 422 for one followed id drops that id without pausing the others."""
+    harness = await with_row_off_page(FakeSource())
+    harness.source.requests["b"] = RequestRejected("bad id", status=422)
+    await harness.refresher.run_once()
+    assert harness.events == [RequestGone("b")]
+    assert harness.policy.pause_reason is None
+    assert harness.policy.in_flight_count == 1

@@ -23,6 +23,7 @@ from chamelaion_tui.api.errors import (
 )
 from chamelaion_tui.api.models import LipsyncRequest
 from chamelaion_tui.refresh.policy import (
+    MAX_RETRY_AFTER,
     Backoff,
     PauseReason,
     Plan,
@@ -559,3 +560,20 @@ def test_fifty_rows_entering_at_different_times_coalesce() -> None:
     assert len(read_at) * 8 < 50 * per_row
     settled = [at for at in read_at if at >= duration / 2]
     assert len(settled) <= 4 * (duration / 2) / policy.backoff.cap
+
+
+def test_an_absurd_retry_after_is_capped() -> None:
+    """A Retry-After of centuries pauses for the cap, never for good."""
+    clock, policy = loaded(row("a"))
+    policy.failed(RateLimited("slow down", retry_after=1e308))
+    assert policy.resume_at == clock.now + MAX_RETRY_AFTER
+
+
+def test_pinned_requests_survive_a_view_change() -> None:
+    """A request pinned by id stays followed when the page or filter changes."""
+    clock, policy = loaded(row("a"))
+    policy.pin("x")
+    policy.set_view(View(reference_id="other"))
+    plan = policy.plan()
+    assert plan.list_page and plan.get_ids == ("x",)
+    assert clock.now == START

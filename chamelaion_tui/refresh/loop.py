@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from chamelaion_tui.api.errors import ApiError, NotFound
+from chamelaion_tui.api.errors import ApiError, NotFound, RequestRejected
 from chamelaion_tui.api.models import LipsyncRequest, Page
 from chamelaion_tui.refresh.policy import PauseReason, RefreshPolicy, View
 
@@ -154,7 +154,9 @@ class Refresher:
             async with self._gets:
                 try:
                     return await self.source.get_request(request_id)
-                except NotFound:
+                except (NotFound, RequestRejected):
+                    # Unknown now, or an id the API refuses to look up: stop
+                    # following it rather than back off everything else.
                     self.policy.request_gone(request_id)
                     self._on_event(RequestGone(request_id))
                     return None

@@ -26,6 +26,11 @@ Clock = Callable[[], float]
 """Returns monotonic seconds; ``time.monotonic`` in the app, a fake in tests."""
 
 
+MAX_RETRY_AFTER = 900.0
+"""The longest a ``Retry-After`` may pause polling; a larger (or absurd) value
+from the API is read as this, so the dashboard never stops for good."""
+
+
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """A per-request polling schedule: ``initial``, times ``factor``, to ``cap``."""
@@ -122,12 +127,16 @@ class RefreshPolicy:
         """Switch to another page or filter; returns the new generation.
 
         Rows of the old view are no longer followed: cost follows what is
-        visible. A page read is wanted at once.
+        visible. Pinned requests stay followed. A page read is wanted at once.
         """
         self.view = view
         self.generation += 1
         self._visible.clear()
-        self._off_page.clear()
+        self._off_page = {
+            request_id: row
+            for request_id, row in self._off_page.items()
+            if request_id in self._pinned
+        }
         self._page_read_at = None
         self._page_wanted = True
         return self.generation
@@ -208,6 +217,7 @@ class RefreshPolicy:
             wait = error.retry_after
             if wait is None:
                 wait = self._outage_wait()
+            wait = min(wait, MAX_RETRY_AFTER)
             self._pause(PauseReason.RATE_LIMITED, now + wait)
         else:
             self._pause(PauseReason.OUTAGE, now + self._outage_wait())
