@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from rich.text import Text
 
+from chamelaion_tui.tui import ChamelaionApp, DashboardOptions
 from chamelaion_tui.tui.panes import StatusLine
-from tests.conftest import FakeClock, open_dashboard, refresh
+from tests.conftest import SIZE, WALL, FakeClock, open_dashboard, refresh
 from tests.fake_api import KEY, FakeApi, make_request
 
 
@@ -192,3 +194,29 @@ async def test_refused_key_is_named_never_shown(
         assert "CHAMELAION_API_KEY" in status_line(app)
         assert app.policy.plan().empty
         assert KEY not in app.export_screenshot()
+
+
+async def test_stale_rows_are_drawn_as_of_their_data(clock: FakeClock) -> None:
+    """While the API fails, in-flight times stop growing: they would lie."""
+    api = FakeApi(items=[make_request(1, "queued")])
+    wall = [WALL]
+    app = ChamelaionApp(
+        api.client(),
+        DashboardOptions(),
+        clock=clock,
+        wall_clock=lambda: wall[0],
+        auto_refresh=False,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        waiting = str(app.table.get_row_at(0)[4])
+        api.override = lambda _r: httpx.Response(503)
+        wall[0] = WALL + timedelta(minutes=5)
+        await pilot.press("r")
+        await refresh(app, pilot)
+        app.tick()
+        assert str(app.table.get_row_at(0)[4]) == waiting
+        api.override = None
+        await pilot.press("r")
+        await refresh(app, pilot)
+        assert str(app.table.get_row_at(0)[4]) != waiting

@@ -123,6 +123,8 @@ class ChamelaionApp(App[None]):
         """The view whose rows are on the table now."""
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
+        self._data_time: datetime | None = None
+        """Wall time of the last successful read, for drawing stale rows."""
         self._cursor_by_view: dict[View, str] = {}
         self.table = RequestsTable(id="requests")
         self.detail = DetailPane(id="detail")
@@ -232,7 +234,7 @@ class ChamelaionApp(App[None]):
         self.table.remove_class("-loading")
         self.table.show(
             event.page.items,
-            self._wall_clock(),
+            self._as_of(),
             self.theme_variables,
             keep=self._cursor_by_view.get(event.view),
         )
@@ -241,6 +243,7 @@ class ChamelaionApp(App[None]):
     def _succeeded(self, at: float) -> None:
         """Note a successful call; lift the stale mark."""
         self.last_success = at
+        self._data_time = self._wall_clock()
         if self.last_error is not None:
             self.last_error = None
             self.table.remove_class("-stale")
@@ -266,10 +269,21 @@ class ChamelaionApp(App[None]):
         """Redraw what depends on time: relative times and the status line."""
         if not self.table.is_attached:
             return  # the app is shutting down; nothing left to draw
-        now = self._wall_clock()
+        now = self._as_of()
         self.table.repaint(now, self.theme_variables)
         self._show_detail(now)
         self.status_line.set_parts(self._status_parts())
+
+    def _as_of(self) -> datetime:
+        """The time rows are drawn at: now, or when stale, when data was read.
+
+        While the API fails, "waiting 3m" would keep growing for a job that
+        may long have started; freezing the rows at their data's time keeps
+        them true, and the status line says how old that is.
+        """
+        if self.last_error is not None and self._data_time is not None:
+            return self._data_time
+        return self._wall_clock()
 
     def _show_detail(self, now: datetime | None = None) -> None:
         """Show the highlighted request in the detail pane."""
@@ -284,7 +298,7 @@ class ChamelaionApp(App[None]):
                 if ref
                 else "No requests yet."
             )
-        now = now or self._wall_clock()
+        now = now or self._as_of()
         self.detail.show(request, now, self.theme_variables, empty_message=empty)
 
     def _status_parts(self) -> list[Text]:
