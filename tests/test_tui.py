@@ -174,7 +174,7 @@ async def test_errors_keep_data_and_recover(
         await refresh(app, pilot)
         assert app.table.order == rows
         assert app.table.has_class("-stale")
-        assert "API unreachable" in status_line(app)
+        assert "API error 503" in status_line(app)
         clock.advance(1)
         fake_api.override = None
         await pilot.press("r")

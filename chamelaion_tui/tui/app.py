@@ -38,7 +38,7 @@ from chamelaion_tui.refresh import (
     View,
 )
 from chamelaion_tui.tui.crash import crash_message, write_crash_report
-from chamelaion_tui.tui.errors import describe
+from chamelaion_tui.tui.errors import describe, short_label
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
 from chamelaion_tui.tui.render import compact_duration_seconds
 from chamelaion_tui.tui.table import RequestsTable
@@ -345,11 +345,7 @@ class ChamelaionApp(App[None]):
                 if resume is not None
                 else "retrying"
             )
-            label = (
-                "rate limited"
-                if reason is PauseReason.RATE_LIMITED
-                else ("API unreachable")
-            )
+            label = short_label(self.last_error) if self.last_error else "paused"
             return Text(f"⚠ {label} · {wait} · {age}", style=theme.get("warning", ""))
         if self.last_error is not None:
             return Text(f"⚠ retrying · {age}", style=theme.get("warning", ""))

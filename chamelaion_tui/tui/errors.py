@@ -29,6 +29,21 @@ def hint_for(error: ApiError) -> str:
     return "Retrying with backoff."
 
 
+def short_label(error: ApiError) -> str:
+    """A few words for the status line, such as "API error 502"."""
+    if isinstance(error, RateLimited):
+        return "rate limited"
+    if isinstance(error, ServerError):
+        return f"API error {error.status}" if error.status else "API error"
+    if isinstance(error, TransportError):
+        return "API unreachable"
+    if isinstance(error, BadResponse):
+        return "unexpected response from the API"
+    if isinstance(error, AuthError):
+        return "key refused"
+    return visible(error.title, limit=40)
+
+
 def describe(error: ApiError) -> tuple[str, str]:
     """A notification title and body for ``error``; safe to show as is."""
     body = f"{visible(error.message, limit=300)}\n{hint_for(error)}"
