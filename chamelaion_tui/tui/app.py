@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from chamelaion_tui.api import ApiError, AuthError, ChamelaionClient, visible
+from chamelaion_tui.api import (
+    ApiError,
+    AuthError,
+    ChamelaionClient,
+    LipsyncRequest,
+    NotFound,
+    visible,
+)
 from chamelaion_tui.refresh import (
     PageLoaded,
     PauseReason,
@@ -41,6 +51,7 @@ from chamelaion_tui.tui.crash import crash_message, write_crash_report
 from chamelaion_tui.tui.errors import describe, short_label
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
 from chamelaion_tui.tui.render import compact_duration_seconds
+from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
 from chamelaion_tui.tui.table import RequestsTable
 
 WallClock = Callable[[], datetime]
@@ -66,6 +77,30 @@ class DashboardOptions:
     """How often relative times and the status line are redrawn."""
 
 
+KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
+    # key, as shown, action, footer label, what it does, in the footer
+    ("q", "q", "quit", "Quit", "Quit the dashboard", True),
+    # "/" is a priority binding (see BINDINGS): the app sees it before the
+    # focused table does, so keys typed right after it reach the filter box.
+    ("slash", "/", "focus_filter", "Filter", "Filter by reference_id", True),
+    ("escape", "Esc", "clear_filter", "Clear", "Clear the filter", False),
+    ("n", "n", "next_page", "Next", "Next page", True),
+    ("p", "p", "previous_page", "Prev", "Previous page", True),
+    ("r", "r", "refresh", "Refresh", "Refresh now; retry at once after an error", True),
+    ("space", "space", "toggle_pause", "Pause", "Pause or resume auto-refresh", True),
+    ("g", "g", "go_to", "Go to", "Show a request by id or reference_id", True),
+    ("o", "o", "open_output", "Open", "Open the output video in the browser", False),
+    ("c", "c", "copy", "Copy", "Copy the output URL, or else the id", False),
+    ("question_mark", "?", "help", "Help", "Show every key", True),
+)
+"""Every key of the dashboard; bindings, help and command palette read it."""
+
+TABLE_KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ ↓ / j k", "Move the cursor; the detail pane follows"),
+    ("PgUp PgDn Home End", "Move the cursor further"),
+)
+
+
 class Refreshed(Message):
     """Carries one refresh outcome from the worker to the UI."""
 
@@ -88,14 +123,8 @@ class ChamelaionApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Chamelaion"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        # A priority binding: the app sees "/" before the focused table does,
-        # so keys typed (or pasted) right after it already reach the box.
-        Binding("slash", "focus_filter", "Filter", priority=True),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Prev page"),
-        Binding("r", "refresh", "Refresh"),
+        Binding(key, action, label, show=show, priority=key == "slash")
+        for key, _shown, action, label, _help, show in KEYS
     ]
 
     def __init__(
@@ -123,6 +152,11 @@ class ChamelaionApp(App[None]):
         """The view whose rows are on the table now."""
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
+        self._pinned: LipsyncRequest | None = None
+        """A request shown by "go to" that is not on the page, followed by id."""
+        self._pin_anchor: str | None = None
+        """The row the cursor was on when it was shown; moving away drops it."""
+        self._osc52_explained = False
         self._data_time: datetime | None = None
         """Wall time of the last successful read, for drawing stale rows."""
         self._cursor_by_view: dict[View, str] = {}
@@ -213,6 +247,8 @@ class ChamelaionApp(App[None]):
             self._page_loaded(event)
         elif isinstance(event, RequestLoaded):
             self._succeeded(event.at)
+            if self._pinned is not None and event.request.id == self._pinned.id:
+                self._pinned = event.request
         elif isinstance(event, RequestGone):
             self._succeeded(self.policy.clock())
         elif isinstance(event, RefreshFailed):
@@ -289,6 +325,14 @@ class ChamelaionApp(App[None]):
         """Show the highlighted request in the detail pane."""
         request_id = self.table.current_id
         request = self.table.request(request_id) if request_id else None
+        note = None
+        if self._pinned is not None:
+            if request_id == self._pin_anchor:
+                request = self._pinned
+                note = "not on this page"
+            else:
+                self.policy.unpin(self._pinned.id)
+                self._pinned = None
         empty = "No request selected."
         if self.shown_view is not None and self.total == 0:
             ref = self.shown_view.reference_id
@@ -299,7 +343,9 @@ class ChamelaionApp(App[None]):
                 else "No requests yet."
             )
         now = now or self._as_of()
-        self.detail.show(request, now, self.theme_variables, empty_message=empty)
+        self.detail.show(
+            request, now, self.theme_variables, empty_message=empty, note=note
+        )
 
     def _status_parts(self) -> list[Text]:
         """Position, filter, in-flight count and freshness, as short texts."""
@@ -414,6 +460,120 @@ class ChamelaionApp(App[None]):
         self.policy.refresh_now()
         self.refresher.wake()
 
+    def action_toggle_pause(self) -> None:
+        """Pause or resume auto-refresh (key space)."""
+        paused = self.policy.pause_reason is not PauseReason.USER
+        self.policy.set_user_paused(paused)
+        self.refresher.wake()
+        self.notify("Auto-refresh paused." if paused else "Auto-refresh resumed.")
+        self.tick()
+
+    def action_help(self) -> None:
+        """Show every key (key ``?``)."""
+        keys = [(shown, text) for _k, shown, _a, _l, text, _s in KEYS]
+        self.push_screen(HelpScreen([*TABLE_KEYS, *keys]))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette offers every dashboard action by name."""
+        yield from super().get_system_commands(screen)
+        for _key, shown, action, _label, text, _show in KEYS:
+            if action != "quit":
+                yield SystemCommand(
+                    f"{text} ({shown})", text, partial(self.run_action, action)
+                )
+
+    def action_go_to(self) -> None:
+        """Ask for an id or reference_id and show that request (key ``g``)."""
+        self.push_screen(GoToScreen(), callback=self._go_to)
+
+    def _go_to(self, wanted: str | None) -> None:
+        """Move to ``wanted`` if it is on the page, else fetch it by id."""
+        if not wanted:
+            return
+        on_page = [i for i in self.table.order if i == wanted or i.startswith(wanted)]
+        if len(on_page) == 1 or wanted in on_page:
+            # An id on this page, or the short id the table shows for one.
+            target = wanted if wanted in on_page else on_page[0]
+            self.table.move_cursor(row=self.table.order.index(target))
+            return
+        self.run_worker(
+            self._fetch_one(wanted),
+            name="go to",
+            group="go-to",
+            description="Fetch one request by id or reference_id",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _fetch_one(self, wanted: str) -> None:
+        """Fetch one request and show it in the detail pane, following it."""
+        try:
+            request = await self.client.get_request(wanted)
+        except NotFound:
+            self.notify(
+                f"No request has the id or reference_id “{visible(wanted, limit=80)}”.",
+                title="Not found",
+                severity="warning",
+            )
+            return
+        except ApiError as error:
+            title, body = describe(error)
+            self.notify(body, title=title, severity="error")
+            return
+        if self.table.request(request.id) is not None:
+            self.table.move_cursor(row=self.table.order.index(request.id))
+            return
+        self._pinned = request
+        self._pin_anchor = self.table.current_id
+        if request.in_flight:
+            self.policy.pin(request.id)
+            self.refresher.wake()
+        self.notify("Shown in the detail pane; it is not on this page.")
+        self._show_detail()
+
+    def _highlighted(self) -> LipsyncRequest | None:
+        """The request the detail pane shows."""
+        if self._pinned is not None and self.table.current_id == self._pin_anchor:
+            return self._pinned
+        request_id = self.table.current_id
+        return self.table.request(request_id) if request_id else None
+
+    def action_open_output(self) -> None:
+        """Open the highlighted output video in the browser (key ``o``)."""
+        request = self._highlighted()
+        url = request.output_url if request else None
+        if not url:
+            self.notify("This request has no output yet.", severity="warning")
+            return
+        if not is_web_url(url):
+            self.notify(
+                f"Not opening {visible(url, limit=80)}: only http(s) URLs are opened.",
+                severity="error",
+            )
+            return
+        self.open_url(url)
+        self.notify(f"Opening {visible(url, limit=120)}")
+
+    def action_copy(self) -> None:
+        """Copy the output URL, or the id, to the clipboard (key ``c``)."""
+        request = self._highlighted()
+        if request is None:
+            return
+        what, value = (
+            ("output URL", request.output_url)
+            if request.output_url
+            else ("id", request.id)
+        )
+        self.copy_to_clipboard(visible(value))
+        hint = ""
+        if not self._osc52_explained:
+            self._osc52_explained = True
+            hint = (
+                "\nSent with OSC 52, which works over SSH; some terminals ignore "
+                "it, and tmux needs `set -g set-clipboard on`."
+            )
+        self.notify(f"Copied the {what}.{hint}", title="Clipboard")
+
     def _change_view(self, view: View) -> None:
         """Switch page or filter: remember the cursor, dim the old rows, fetch."""
         current = self.table.current_id
@@ -430,3 +590,12 @@ class ChamelaionApp(App[None]):
         self._cursor_by_view[view] = request_id
         while len(self._cursor_by_view) > REMEMBERED_VIEWS:
             self._cursor_by_view.pop(next(iter(self._cursor_by_view)))
+
+
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL, the only kind ever opened."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -36,8 +36,13 @@ class DetailPane(VerticalScroll):
         theme: Mapping[str, str],
         *,
         empty_message: str = "No request selected.",
+        note: str | None = None,
     ) -> None:
-        """Show ``request`` as of ``now``; repaint only if the text changed."""
+        """Show ``request`` as of ``now``; repaint only if the text changed.
+
+        ``note`` goes in the border, e.g. to say the request is not on the page.
+        """
+        self.border_title = f"Request · {note}" if note else "Request"
         if request is None:
             text = Text(empty_message, style="dim")
         else:

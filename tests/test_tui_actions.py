@@ -1,0 +1,132 @@
+"""Pilot tests of the dashboard's other keys: pause, go to, open, copy, help."""
+
+from __future__ import annotations
+
+import pytest
+
+from chamelaion_tui.refresh import PauseReason
+from chamelaion_tui.tui.app import KEYS, is_web_url
+from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
+from tests.conftest import FakeClock, open_dashboard, refresh
+from tests.fake_api import FakeApi, make_request
+from tests.test_tui import status_line
+
+
+async def test_space_pauses_and_resumes(fake_api: FakeApi, clock: FakeClock) -> None:
+    """Space pauses auto-refresh, visibly; space again resumes it."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("space")
+        assert app.policy.pause_reason is PauseReason.USER
+        assert "paused" in status_line(app)
+        clock.advance(600)
+        assert app.policy.plan().empty, "nothing is fetched while paused"
+        await pilot.press("space")
+        assert app.policy.pause_reason is None
+        assert app.policy.plan().list_page
+
+
+async def test_go_to_a_short_id_on_the_page(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """g with the short id the table shows moves the cursor to that row."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        target = fake_api.items[7]["id"]
+        await pilot.press("g")
+        assert isinstance(app.screen, GoToScreen)
+        await pilot.press(*target[:8], "enter")
+        await pilot.pause()
+        assert app.table.current_id == target
+
+
+async def test_go_to_a_request_on_no_loaded_page(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """g fetches a request that is on no page, shows it, and follows it by id
+    until the cursor moves away."""
+    fake_api.items.append(make_request(999, "processing", "far-away"))
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("g", *"far-away", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.detail.shown_id == fake_api.items[-1]["id"]
+        assert "not on this page" in str(app.detail.border_title)
+        clock.advance(2)
+        assert app.policy.plan().get_ids == (fake_api.items[-1]["id"],)
+        fake_api.items[-1].update(make_request(999, "completed", "far-away"))
+        await refresh(app, pilot)
+        request = app.table.request(app.table.current_id or "")
+        assert request is not None
+        assert app.detail.shown_id == fake_api.items[-1]["id"]
+        await pilot.press("j")
+        assert app.detail.shown_id == app.table.current_id
+        assert app.policy.plan().get_ids == ()
+
+
+async def test_go_to_an_unknown_id_says_so(fake_api: FakeApi, clock: FakeClock) -> None:
+    """g with an id nobody has leaves everything as it was, with a message."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        before = app.table.current_id
+        await pilot.press("g", *"no-such-thing", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.table.current_id == before
+        assert any("no-such-thing" in str(n.message) for n in app._notifications)
+
+
+async def test_help_lists_every_key(fake_api: FakeApi, clock: FakeClock) -> None:
+    """? shows a screen naming every key the dashboard has."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = app.screen.query_one("#help-keys")
+        text = "\n".join(keys.render_line(y).text for y in range(keys.size.height))
+        for _key, shown, _action, _label, description, _show in KEYS:
+            assert shown in text and description in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_offers_the_actions(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """The command palette lists the dashboard's actions by name."""
+    async with open_dashboard(fake_api, clock) as (app, _pilot):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Pause or resume auto-refresh (space)" in titles
+        assert "Show a request by id or reference_id (g)" in titles
+
+
+async def test_open_only_opens_web_urls(
+    fake_api: FakeApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """o opens an http(s) output URL and refuses any other scheme."""
+    opened: list[str] = []
+    fake_api.items[0:0] = [
+        make_request(900, "completed", output_url="https://storage.example/a.mp4"),
+        make_request(901, "completed", output_url="file:///etc/passwd"),
+    ]
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+        await pilot.press("o", "j", "o")
+        assert opened == ["https://storage.example/a.mp4"]
+
+
+def test_is_web_url() -> None:
+    """Only absolute http(s) URLs count."""
+    assert is_web_url("https://x.example/v.mp4")
+    assert is_web_url("http://127.0.0.1:8080/output/a.mp4")
+    for bad in ["javascript:alert(1)", "file:///etc/passwd", "//x", "http://", "["]:
+        assert not is_web_url(bad)
+
+
+async def test_copy_sends_safe_text(clock: FakeClock) -> None:
+    """c copies the output URL (or the id), with control characters made
+    visible so nothing reaches the terminal through the clipboard."""
+    api = FakeApi(
+        items=[
+            make_request(1, "completed", output_url="https://s.example/\x1b]0;x\x07")
+        ]
+    )
+    async with open_dashboard(api, clock) as (app, pilot):
+        await pilot.press("c")
+        assert app.clipboard == "https://s.example/␛]0;x␇"
