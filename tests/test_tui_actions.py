@@ -130,3 +130,12 @@ async def test_copy_sends_safe_text(clock: FakeClock) -> None:
     async with open_dashboard(api, clock) as (app, pilot):
         await pilot.press("c")
         assert app.clipboard == "https://s.example/␛]0;x␇"
+
+
+async def test_theme_option(fake_api: FakeApi, clock: FakeClock) -> None:
+    """A known theme is used; an unknown one is reported, not fatal."""
+    async with open_dashboard(fake_api, clock, theme="nord") as (app, _pilot):
+        assert app.theme == "nord"
+    async with open_dashboard(fake_api, clock, theme="no-such") as (app, _pilot):
+        assert app.theme != "no-such"
+        assert any("no-such" in str(n.message) for n in app._notifications)

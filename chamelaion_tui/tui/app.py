@@ -75,6 +75,10 @@ class DashboardOptions:
     demo data for real jobs."""
     tick_seconds: float = 1.0
     """How often relative times and the status line are redrawn."""
+    theme: str | None = None
+    """A Textual theme name, such as "nord"; None keeps the default."""
+    bell: bool = False
+    """Ring the terminal bell when a request fails."""
 
 
 KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
@@ -187,12 +191,27 @@ class ChamelaionApp(App[None]):
         """Focus the table, start the clock tick and the refresher."""
         host = self.client.base_url.host
         self.sub_title = "DEMO" if self.options.demo_label else host
+        self._apply_theme(self.options.theme)
         self.table.focus()
         self.table.add_class("-loading")
         self.set_interval(self.options.tick_seconds, self.tick)
         if self._auto_refresh:
             self.start_refresher()
         self.tick()
+
+    def _apply_theme(self, name: str | None) -> None:
+        """Use the theme ``name`` if Textual has it; say so if it does not."""
+        if name is None:
+            return
+        if name in self.available_themes:
+            self.theme = name
+            return
+        known = ", ".join(sorted(self.available_themes))
+        self.notify(
+            f"No theme named “{visible(name, limit=40)}”; known themes: {known}.",
+            title="Theme",
+            severity="warning",
+        )
 
     async def on_unmount(self) -> None:
         """Close the connection pool."""
