@@ -48,10 +48,10 @@ from chamelaion_tui.refresh import (
     View,
 )
 from chamelaion_tui.tui.crash import crash_message, write_crash_report
-from chamelaion_tui.tui.errors import describe, short_label
+from chamelaion_tui.tui.errors import describe
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
-from chamelaion_tui.tui.render import compact_duration_seconds
 from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
+from chamelaion_tui.tui.status import StatusState, status_parts
 from chamelaion_tui.tui.table import RequestsTable
 
 WallClock = Callable[[], datetime]
@@ -327,7 +327,9 @@ class ChamelaionApp(App[None]):
         now = self._as_of()
         self.table.repaint(now, self.theme_variables)
         self._show_detail(now)
-        self.status_line.set_parts(self._status_parts())
+        self.status_line.set_parts(
+            status_parts(self._status_state(), self.theme_variables)
+        )
 
     def _as_of(self) -> datetime:
         """The time rows are drawn at: now, or when stale, when data was read.
@@ -366,59 +368,20 @@ class ChamelaionApp(App[None]):
             request, now, self.theme_variables, empty_message=empty, note=note
         )
 
-    def _status_parts(self) -> list[Text]:
-        """Position, filter, in-flight count and freshness, as short texts."""
-        view = self.policy.view
-        parts = [Text(self._position_text(view))]
-        if view.reference_id:
-            parts.append(Text(f"filter: {visible(view.reference_id, limit=40)}"))
-        if self.policy.in_flight_count:
-            parts.append(Text(f"{self.policy.in_flight_count} in flight"))
-        parts.append(self._freshness_text())
-        return parts
-
-    def _position_text(self, view: View) -> str:
-        """Such as "21–40 of 237", or "loading…" while a new view is read."""
-        if self.shown_view != view or self.total is None:
-            return f"loading {view.offset + 1}–{view.offset + view.limit}…"
-        count = len(self.table.order)
-        if not count:
-            return "0 of 0" if not self.total else f"none at {view.offset + 1}"
-        return f"{view.offset + 1}–{view.offset + count} of {self.total:,}"
-
-    def _freshness_text(self) -> Text:
-        """When the data was last read, and whether the API answers now."""
-        now = self.policy.clock()
-        age = (
-            f"data {compact_duration_seconds(now - self.last_success)} old"
-            if self.last_success is not None
-            else "no data yet"
-        )
-        reason = self.policy.pause_reason
-        theme = self.theme_variables
-        if reason is PauseReason.USER:
-            return Text(f"⏸ paused · {age}", style=theme.get("warning", ""))
-        if reason is PauseReason.AUTH:
-            return Text(
-                "✘ key refused: check CHAMELAION_API_KEY, press r to retry · " + age,
-                style=theme.get("error", ""),
-            )
-        if reason is not None:
-            resume = self.policy.resume_at
-            wait = (
-                f"retry in {compact_duration_seconds(resume - now)}"
-                if resume is not None
-                else "retrying"
-            )
-            label = short_label(self.last_error) if self.last_error else "paused"
-            return Text(f"⚠ {label} · {wait} · {age}", style=theme.get("warning", ""))
-        if self.last_error is not None:
-            return Text(f"⚠ retrying · {age}", style=theme.get("warning", ""))
-        if self.last_success is None:
-            return Text("connecting…", style="dim")
-        return Text(
-            f"● live · updated {compact_duration_seconds(now - self.last_success)} ago",
-            style=theme.get("success", ""),
+    def _status_state(self) -> StatusState:
+        """A snapshot of what the status line reports."""
+        policy = self.policy
+        return StatusState(
+            view=policy.view,
+            shown_view=self.shown_view,
+            total=self.total,
+            rows=len(self.table.order),
+            in_flight=policy.in_flight_count,
+            now=policy.clock(),
+            last_success=self.last_success,
+            last_error=self.last_error,
+            pause_reason=policy.pause_reason,
+            resume_at=policy.resume_at,
         )
 
     # -- actions -------------------------------------------------------------
