@@ -15,9 +15,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chamelaion_tui"
 
 ALLOWED: dict[str, set[str]] = {
     "api": {"api"},
+    "batch": {"batch", "api"},
     "refresh": {"refresh", "api"},
     "simulator": {"simulator"},
-    "tui": {"tui", "api", "refresh"},
+    "tui": {"tui", "api", "refresh", "batch"},
 }
 """For each layer, the project layers its modules may import."""
 

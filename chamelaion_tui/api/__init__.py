@@ -6,6 +6,15 @@ from chamelaion_tui.api.client import (
     ChamelaionClient,
     path_segment,
 )
+from chamelaion_tui.api.download import (
+    BatchDownload,
+    BatchProgress,
+    DownloadError,
+    DownloadResult,
+    download_output,
+    download_outputs,
+    storage_client,
+)
 from chamelaion_tui.api.errors import (
     ApiError,
     AuthError,
@@ -16,6 +25,13 @@ from chamelaion_tui.api.errors import (
     ServerError,
     TransportError,
     parse_retry_after,
+)
+from chamelaion_tui.api.export import (
+    FORMATS,
+    ExportError,
+    ExportFormat,
+    ExportResult,
+    export_requests,
 )
 from chamelaion_tui.api.models import (
     IN_FLIGHT,
@@ -29,12 +45,20 @@ from chamelaion_tui.api.text import visible
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "FORMATS",
     "IN_FLIGHT",
     "MAX_PAGE_SIZE",
     "ApiError",
     "AuthError",
     "BadResponse",
+    "BatchDownload",
+    "BatchProgress",
     "ChamelaionClient",
+    "DownloadError",
+    "DownloadResult",
+    "ExportError",
+    "ExportFormat",
+    "ExportResult",
     "LipsyncRequest",
     "NotFound",
     "Page",
@@ -44,8 +68,12 @@ __all__ = [
     "ServerError",
     "Status",
     "TransportError",
+    "download_output",
+    "download_outputs",
+    "export_requests",
     "parse_retry_after",
     "parse_timestamp",
     "path_segment",
+    "storage_client",
     "visible",
 ]
