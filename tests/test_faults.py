@@ -294,7 +294,9 @@ async def test_a_late_answer_for_an_old_filter_is_dropped() -> None:
     """Typing a second filter while the first is in flight never shows the
     first one's rows last."""
     async with session() as s:
-        s.sim.faults.add("delay=1.5:count=1")
+        # Two delayed answers: the filter's page, and the whole-batch read
+        # that applying a filter starts.
+        s.sim.faults.add("delay=1.5:count=2")
         await s.pilot.press("slash", *"single-1", "enter")
         slow = asyncio.ensure_future(s.app.refresher.run_once())
         await s.pilot.press("slash", *["backspace"] * 8, *"batch-f", "enter")

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from chamelaion_tui.api import (
+    FORMATS,
     ApiError,
     AuthError,
     ChamelaionClient,
@@ -36,6 +38,8 @@ from chamelaion_tui.api import (
     NotFound,
     visible,
 )
+from chamelaion_tui.api.download import safe_name
+from chamelaion_tui.batch import Change, group_toasts, load_batch
 from chamelaion_tui.refresh import (
     PageLoaded,
     PauseReason,
@@ -48,17 +52,37 @@ from chamelaion_tui.refresh import (
     View,
 )
 from chamelaion_tui.tui.crash import crash_message, write_crash_report
-from chamelaion_tui.tui.errors import describe
+from chamelaion_tui.tui.errors import describe, short_label
+from chamelaion_tui.tui.outputs import (
+    Severity,
+    download_batch,
+    download_one,
+    export,
+)
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
-from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
+from chamelaion_tui.tui.screens import (
+    ExportScreen,
+    FailuresScreen,
+    GoToScreen,
+    HelpScreen,
+)
 from chamelaion_tui.tui.status import StatusState, status_parts
+from chamelaion_tui.tui.summary import SummaryBar, summary_text
 from chamelaion_tui.tui.table import RequestsTable
+from chamelaion_tui.tui.transfers import TransferBar
+from chamelaion_tui.tui.watch import RELOAD_SECONDS, BatchWatch
 
 WallClock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime."""
 
 NARROW_WIDTH = 120
 """Terminals narrower than this show the detail pane below the table."""
+
+TOAST_LIMIT = 3
+"""The most toasts one refresh raises; more finished requests are grouped."""
+
+SUMMARY_SECONDS = 5.0
+"""How often the summary is recounted when no data changed (for the ETA)."""
 
 REMEMBERED_VIEWS = 64
 """How many views remember where their cursor was (bounded, for long runs)."""
@@ -79,6 +103,10 @@ class DashboardOptions:
     """A Textual theme name, such as "nord"; None keeps the default."""
     bell: bool = False
     """Ring the terminal bell when a request fails."""
+    download_dir: Path | None = None
+    """Where outputs are saved (in a folder per reference_id); None: here."""
+    stuck_after: timedelta | None = None
+    """Any request in flight longer than this is flagged stuck."""
 
 
 KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
@@ -95,6 +123,17 @@ KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
     ("g", "g", "go_to", "Go to", "Show a request by id or reference_id", True),
     ("o", "o", "open_output", "Open", "Open the output video in the browser", False),
     ("c", "c", "copy", "Copy", "Copy the output URL, or else the id", False),
+    ("d", "d", "download", "Download", "Download the highlighted output", False),
+    (
+        "D",
+        "D",
+        "download_batch",
+        "Download all",
+        "Download every output of the batch",
+        False,
+    ),
+    ("e", "e", "export", "Export", "Export the view (all pages) to CSV or JSON", True),
+    ("f", "f", "failures", "Failures", "Failures grouped by error message", True),
     ("question_mark", "?", "help", "Help", "Show every key", True),
 )
 """Every key of the dashboard; bindings, help and command palette read it."""
@@ -164,6 +203,12 @@ class ChamelaionApp(App[None]):
         self._data_time: datetime | None = None
         """Wall time of the last successful read, for drawing stale rows."""
         self._cursor_by_view: dict[View, str] = {}
+        self.batch = BatchWatch(
+            self.options.reference_id, self._wall_clock(), self.options.stuck_after
+        )
+        self._summary_at: float | None = None
+        self.summary_bar = SummaryBar(id="summary")
+        self.transfers = TransferBar()
         self.table = RequestsTable(id="requests")
         self.detail = DetailPane(id="detail")
         self.status_line = StatusLine(id="status")
@@ -181,9 +226,11 @@ class ChamelaionApp(App[None]):
             "Esc to clear)",
             id="filter",
         )
+        yield self.summary_bar
         with Horizontal(id="main"):
             yield self.table
             yield self.detail
+        yield self.transfers
         yield self.status_line
         yield Footer()
 
@@ -195,8 +242,10 @@ class ChamelaionApp(App[None]):
         self.table.focus()
         self.table.add_class("-loading")
         self.set_interval(self.options.tick_seconds, self.tick)
+        self.set_interval(RELOAD_SECONDS, self._reload_batch_if_needed)
         if self._auto_refresh:
             self.start_refresher()
+        self._load_batch()
         self.tick()
 
     def _apply_theme(self, name: str | None) -> None:
@@ -268,6 +317,7 @@ class ChamelaionApp(App[None]):
             self._succeeded(event.at)
             if self._pinned is not None and event.request.id == self._pinned.id:
                 self._pinned = event.request
+            self._announce(self.batch.observe([event.request], self._wall_clock()))
         elif isinstance(event, RequestGone):
             self._succeeded(self.policy.clock())
         elif isinstance(event, RefreshFailed):
@@ -287,6 +337,10 @@ class ChamelaionApp(App[None]):
         self.total = pagination.total
         self.shown_view = event.view
         self.table.remove_class("-loading")
+        now = self._wall_clock()
+        self._announce(self.batch.observe_page(event.page.items, now, pagination.total))
+        self._summary_at = None
+        self.table.set_marks(self.batch.log.changed_ids, self.batch.summary(now).stuck)
         self.table.show(
             event.page.items,
             self._as_of(),
@@ -325,6 +379,7 @@ class ChamelaionApp(App[None]):
         if not self.table.is_attached:
             return  # the app is shutting down; nothing left to draw
         now = self._as_of()
+        self._show_summary()
         self.table.repaint(now, self.theme_variables)
         self._show_detail(now)
         self.status_line.set_parts(
@@ -383,6 +438,173 @@ class ChamelaionApp(App[None]):
             pause_reason=policy.pause_reason,
             resume_at=policy.resume_at,
         )
+
+    # -- the batch -----------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Any key or click acknowledges what changed: the marks go."""
+        if isinstance(event, events.Key | events.MouseDown) and self.batch.log.pending:
+            self.batch.log.acknowledge(self._wall_clock())
+            self._summary_at = None
+            self.call_later(self.tick)
+        await super().on_event(event)
+
+    def _announce(self, changes: list[Change]) -> None:
+        """A toast per finished request (grouped when many), and the bell."""
+        toasts = group_toasts(changes, limit=TOAST_LIMIT)
+        for toast in toasts:
+            self.notify(toast.text, severity=toast.severity, timeout=10)
+        if self.options.bell and any(toast.failures for toast in toasts):
+            self.bell()
+        if changes:
+            self._summary_at = None
+
+    def _show_summary(self) -> None:
+        """Redraw the summary bar; recount only when data changed, or every
+        few seconds for the ETA, since a large batch takes a while to count."""
+        now = self.policy.clock()
+        if self._summary_at is not None and now - self._summary_at < SUMMARY_SECONDS:
+            return
+        self._summary_at = now
+        wall = self._as_of()
+        summary = self.batch.summary(wall)
+        self.table.set_marks(self.batch.log.changed_ids, summary.stuck)
+        line = summary_text(
+            summary,
+            self.batch.scope(),
+            self.theme_variables,
+            loading=self.batch.loading,
+        )
+        self.summary_bar.show(line, self.batch.log.line(wall))
+
+    def _load_batch(self) -> None:
+        """Read a filtered batch whole, once, so its summary covers every page."""
+        watch = self.batch
+        if not watch.whole_batch or watch.loading:
+            return
+        watch.loading = "loading the batch…"
+        self.run_worker(
+            self._read_batch(watch),
+            name="load batch",
+            group="batch",
+            description="Read every page of the filtered batch once",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _read_batch(self, watch: BatchWatch) -> None:
+        """The worker of :meth:`_load_batch`."""
+        assert watch.reference_id is not None
+
+        def progress(done: int, total: int) -> None:
+            watch.loading = f"loading the batch: {done:,} of {total:,}"
+            self._summary_at = None
+
+        try:
+            batch = await load_batch(
+                self.client, watch.reference_id, on_progress=progress
+            )
+        except ApiError as error:
+            watch.loading = f"could not read the whole batch: {short_label(error)}"
+            return
+        if watch is not self.batch:
+            return  # the filter changed while the batch was read
+        self._announce(watch.loaded(batch.requests, batch.total, self._wall_clock()))
+        if batch.truncated:
+            watch.loading = f"counts cover the newest {len(batch.requests):,}"
+        self._summary_at = None
+        self.tick()
+
+    def _reload_batch_if_needed(self) -> None:
+        """Re-read the batch when requests off the visible page are in flight."""
+        if self.policy.pause_reason is None and self.batch.needs_reload(
+            self.table.order
+        ):
+            self._load_batch()
+
+    def action_failures(self) -> None:
+        """Show failures grouped by error message (key ``f``)."""
+        labels = {
+            r.id: f"{visible(r.reference_id or '—', limit=30)}  {visible(r.id)}"
+            for r in self.batch.tracker
+        }
+        groups = self.batch.tracker.failure_groups()
+        self.push_screen(FailuresScreen(groups, labels), callback=self._go_to)
+
+    def action_download(self) -> None:
+        """Download the highlighted output (key ``d``)."""
+        request = self._highlighted()
+        if request is None or not request.output_url:
+            self.notify("This request has no output to download.", severity="warning")
+            return
+        self._transfer(
+            download_one(request, self._folder(), self.transfers, self._tell)
+        )
+
+    def action_download_batch(self) -> None:
+        """Download every completed output of the filtered batch (key ``D``)."""
+        if not self.batch.whole_batch:
+            self.notify(
+                "Filter to one batch first (/), then D saves all its outputs.",
+                severity="warning",
+            )
+            return
+        if not self.batch.loaded_whole:
+            self.notify("The batch is still loading; try again in a moment.")
+            return
+        requests = list(self.batch.tracker)
+        self._transfer(
+            download_batch(requests, self._folder(), self.transfers, self._tell)
+        )
+
+    def action_export(self) -> None:
+        """Export the view, every page, to CSV or JSON (key ``e``)."""
+        reference = self.policy.view.reference_id
+        what = f"batch {visible(reference, limit=40)}" if reference else "all requests"
+        stamp = self._wall_clock().strftime("%Y%m%d-%H%M%S")
+        stem = f"{safe_name(reference or '', fallback='requests')}-{stamp}"
+        self.push_screen(ExportScreen(what, stem), callback=self._export)
+
+    def _export(self, choice: tuple[str, str] | None) -> None:
+        """Run the export the person asked for."""
+        if choice is None:
+            return
+        fmt, name = choice
+        if fmt not in FORMATS:
+            return
+        path = self._folder() / Path(name).expanduser()
+        self._transfer(
+            export(
+                self.client,
+                path,
+                reference_id=self.policy.view.reference_id,
+                fmt=fmt,
+                bar=self.transfers,
+                notify=self._tell,
+            )
+        )
+
+    def _folder(self) -> Path:
+        """Where downloads and exports go."""
+        return self.options.download_dir or Path.cwd()
+
+    def _transfer(self, job: Coroutine[None, None, None]) -> None:
+        """Run one download or export; one at a time."""
+        if any(w.group == "transfer" and w.is_running for w in self.workers):
+            self.notify("A download or export is already running.", severity="warning")
+            job.close()
+            return
+        self.run_worker(
+            job,
+            name="transfer",
+            group="transfer",
+            description="Download outputs or export requests",
+            exit_on_error=False,
+        )
+
+    def _tell(self, body: str, title: str, severity: Severity) -> None:
+        """Notify, in the shape the transfer jobs use."""
+        self.notify(body, title=title, severity=severity, timeout=10)
 
     # -- actions -------------------------------------------------------------
 
@@ -561,7 +783,15 @@ class ChamelaionApp(App[None]):
         current = self.table.current_id
         if current is not None and self.shown_view is not None:
             self._remember_cursor(self.shown_view, current)
-        self.policy.set_view(view)
+        if view.reference_id != self.policy.view.reference_id:
+            self.batch = BatchWatch(
+                view.reference_id, self._wall_clock(), self.options.stuck_after
+            )
+            self._summary_at = None
+            self.policy.set_view(view)
+            self._load_batch()
+        else:
+            self.policy.set_view(view)
         self.table.add_class("-loading")
         self.refresher.wake()
         self.tick()

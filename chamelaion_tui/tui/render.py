@@ -129,14 +129,27 @@ class RowCells:
         now: datetime,
         theme: Mapping[str, str],
         outcome_width: int = OUTCOME_WIDTH,
+        *,
+        changed: bool = False,
+        stuck: bool = False,
     ) -> RowCells:
-        """Render ``request`` as it should look at ``now``."""
+        """Render ``request`` as it should look at ``now``.
+
+        ``changed`` marks a status that changed since the person last
+        interacted; ``stuck`` a request far slower than the rest of its batch.
+        """
+        status = status_text(request.status, theme)
+        if changed:
+            status = cell(f"{status.plain} ●", f"{status.style} bold")
+        elapsed = cell(elapsed_text(request, now))
+        if stuck:
+            elapsed = cell(f"⚠ {elapsed.plain}", f"{theme.get('warning', '')} bold")
         return cls(
-            status=status_text(request.status, theme),
+            status=status,
             reference=cell(visible(request.reference_id or "—", limit=REFERENCE_WIDTH)),
             short_id=cell(visible(request.short_id, limit=ID_WIDTH)),
             created=cell(relative(request.created_at, now)),
-            elapsed=cell(elapsed_text(request, now)),
+            elapsed=elapsed,
             outcome=outcome_text(request, theme, outcome_width),
         )
 
@@ -153,7 +166,7 @@ class RowCells:
 
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("status", "Status", STATUS_WIDTH),
+    ("status", "Status", STATUS_WIDTH + 2),
     ("reference", "Reference", REFERENCE_WIDTH),
     ("id", "ID", ID_WIDTH),
     ("created", "Created", 14),

@@ -35,6 +35,8 @@ class RequestsTable(DataTable[object]):
         self._requests: dict[str, LipsyncRequest] = {}
         self._cells: dict[str, RowCells] = {}
         self._outcome_width = COLUMNS[-1][2]
+        self._changed: frozenset[str] = frozenset()
+        self._stuck: frozenset[str] = frozenset()
 
     def on_mount(self) -> None:
         """Create the fixed-width columns, so nothing shifts as data changes."""
@@ -55,6 +57,23 @@ class RequestsTable(DataTable[object]):
             # this flag is what its own width updates set.
             self._require_update_dimensions = True
             self.refresh(layout=True)
+
+    def set_marks(self, changed: frozenset[str], stuck: frozenset[str]) -> None:
+        """Which rows to mark as changed and as stuck from the next paint on."""
+        self._changed, self._stuck = changed, stuck
+
+    def _cells_of(
+        self, request: LipsyncRequest, now: datetime, theme: Mapping[str, str]
+    ) -> RowCells:
+        """One row's cells, with its marks."""
+        return RowCells.of(
+            request,
+            now,
+            theme,
+            self._outcome_width,
+            changed=request.id in self._changed,
+            stuck=request.id in self._stuck,
+        )
 
     @property
     def order(self) -> list[str]:
@@ -100,7 +119,7 @@ class RequestsTable(DataTable[object]):
             self._requests = new
             self._cells = {}
             for request_id, request in new.items():
-                cells = RowCells.of(request, now, theme, self._outcome_width)
+                cells = self._cells_of(request, now, theme)
                 self._cells[request_id] = cells
                 self.add_row(*cells.as_tuple(), key=request_id)
             index = self._cursor_index_for(target, old_order, old_index)
@@ -115,7 +134,7 @@ class RequestsTable(DataTable[object]):
         """
         changed = 0
         for request_id, request in self._requests.items():
-            cells = RowCells.of(request, now, theme, self._outcome_width)
+            cells = self._cells_of(request, now, theme)
             before = self._cells.get(request_id)
             self._cells[request_id] = cells
             for (key, _, _), old, fresh in zip(
