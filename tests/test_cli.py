@@ -275,6 +275,41 @@ def test_demo_needs_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert opened[0].api_key is None
 
 
+def test_dashboard_flags_reach_the_dashboard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--bell, --theme, --download-dir and --stuck-after are passed through,
+    flags winning over the file."""
+    (tmp_path / "config.toml").write_text('theme = "nord"\n', encoding="utf-8")
+    opened = capture_dashboard(monkeypatch)
+    run = run_cli(
+        [
+            "--demo",
+            "--bell",
+            "--theme",
+            "gruvbox",
+            "--download-dir",
+            "out",
+            "--stuck-after",
+            "7.5",
+        ],
+        private_environ(tmp_path),
+    )
+    assert run.status == 0, run.err
+    (settings,) = opened
+    assert (settings.bell, settings.theme) == (True, "gruvbox")
+    assert settings.download_dir == "out"
+    assert settings.stuck_after_minutes == 7.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_stuck_after_must_be_positive_minutes(tmp_path: Path, value: str) -> None:
+    """A bad --stuck-after is a usage error naming the option."""
+    run = run_cli(["--demo", "--stuck-after", value], private_environ(tmp_path))
+    assert run.status == 2
+    assert "--stuck-after" in run.err
+
+
 def test_config_warnings_reach_stderr(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,10 @@ import argparse
 import ipaddress
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -33,6 +36,10 @@ class DashboardSettings:
     """A Textual theme name; the dashboard says so if it has no such theme."""
     bell: bool = False
     """Ring the terminal bell when a request fails."""
+    download_dir: str | None = None
+    """Where downloads and exports go; the current directory if None."""
+    stuck_after_minutes: float | None = None
+    """A ceiling past which any in-flight request is flagged stuck."""
 
 
 def plain_http_warning(base_url: str) -> str | None:
@@ -81,6 +88,7 @@ def run_dashboard(settings: DashboardSettings) -> int:
     _configure_logging(settings.log_file)
     simulator = None
     base_url, key, label = settings.base_url, settings.api_key, None
+    wall_clock: Callable[[], datetime] | None = None
     if settings.demo:
         from chamelaion_tui.simulator import SimulatorThread
 
@@ -88,6 +96,9 @@ def run_dashboard(settings: DashboardSettings) -> int:
         running = simulator.start()
         base_url, key = running.base_url, running.api_key
         label = f"DEMO · simulated API at {running.base_url} · no real jobs"
+        # With --demo-speed the simulated clock runs fast; "3 minutes ago"
+        # must be read on that clock, not the real one.
+        wall_clock = running.world.now
     else:
         warning = plain_http_warning(base_url)
         if warning:
@@ -101,8 +112,14 @@ def run_dashboard(settings: DashboardSettings) -> int:
             demo_label=label,
             theme=settings.theme,
             bell=settings.bell,
+            download_dir=Path(settings.download_dir).expanduser()
+            if settings.download_dir
+            else None,
+            stuck_after=timedelta(minutes=settings.stuck_after_minutes)
+            if settings.stuck_after_minutes
+            else None,
         )
-        ChamelaionApp(client, options).run()
+        ChamelaionApp(client, options, wall_clock=wall_clock).run()
     finally:
         if simulator is not None:
             simulator.stop()

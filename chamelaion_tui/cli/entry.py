@@ -124,8 +124,10 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
             demo=args.demo,
             demo_speed=args.demo_speed or 1.0,
             log_file=args.log_file,
-            theme=settings.theme.value,
-            bell=settings.bell.value,
+            theme=args.theme or settings.theme.value,
+            bell=bool(args.bell) or settings.bell.value,
+            download_dir=args.download_dir,
+            stuck_after_minutes=args.stuck_after,
         )
     )
 

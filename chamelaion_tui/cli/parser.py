@@ -28,7 +28,15 @@ MAX_PAGE_SIZE = 100
 DEFAULT_BASE_URL = "https://api.chamelaion.com/api"
 
 COMMANDS = ("list", "get", "watch", "config", "simulate")
-DASHBOARD_ONLY = ("demo", "demo_speed", "log_file")
+DASHBOARD_ONLY = (
+    "demo",
+    "demo_speed",
+    "log_file",
+    "download_dir",
+    "stuck_after",
+    "bell",
+    "theme",
+)
 """Options that make sense only without a command."""
 SHARED = ("base_url", "profile", "page_size")
 """Options that every command but ``simulate`` takes, before or after it."""
@@ -106,6 +114,17 @@ def speed(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= 1000:
         raise argparse.ArgumentTypeError("must be above 0 and at most 1000")
+    return value
+
+
+def minutes(text: str) -> float:
+    """argparse type for a number of minutes above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not 0 < value <= 60 * 24 * 365:
+        raise argparse.ArgumentTypeError("must be above 0 and at most a year")
     return value
 
 
@@ -379,6 +398,31 @@ def build_parser() -> Parser:
         "--log-file",
         metavar="PATH",
         help="write a debug log here (never holds the key; off by default)",
+    )
+    parser.add_argument(
+        "--bell",
+        action="store_const",
+        const=True,
+        help="ring the terminal bell when a request fails (config: bell = true)",
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help='a Textual colour theme, such as "nord" (config: theme = "...")',
+    )
+    parser.add_argument(
+        "--download-dir",
+        metavar="DIR",
+        help="where d, D and e save files, in a folder per reference_id "
+        "(default: the current directory)",
+    )
+    parser.add_argument(
+        "--stuck-after",
+        type=minutes,
+        metavar="MIN",
+        help="flag any request queued or processing longer than MIN minutes as "
+        "stuck (requests far slower than the rest of their batch are flagged "
+        "anyway)",
     )
     parser.add_argument("--version", action="version", version=__version__)
 
