@@ -1,8 +1,10 @@
 """A terminal dashboard for watching Chamelaion lip-sync requests.
 
 The package is split into layers that depend on each other one way only:
-``api`` (wire contract), ``refresh`` (when to ask what), ``simulator`` (a local
-stand-in for the API), ``tui`` (the Textual app) and ``cli`` (entry points).
+``api`` (wire contract, downloads, export), ``refresh`` (when to ask what),
+``batch`` (progress, ETA, stuck requests, what changed), ``simulator`` (a
+local stand-in for the API), ``tui`` (the Textual app), and on top ``config``,
+``commands`` (headless list, get, watch) and ``cli`` (entry points).
 """
 
 __version__ = "0.1.0"
