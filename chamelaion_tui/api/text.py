@@ -14,6 +14,8 @@ Markup is not this module's concern: callers render the result as plain
 
 from __future__ import annotations
 
+import re
+
 ELLIPSIS = "…"
 
 _C0_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)}
@@ -41,15 +43,15 @@ def _stand_in(char: str, keep_newlines: bool) -> str:
     return char
 
 
+_NEEDS_WORK = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""Any character :func:`_stand_in` would replace; most text has none."""
+
+
 def _needs_work(text: str) -> bool:
     """Tell whether any character of ``text`` needs a stand-in (fast path)."""
-    return any(
-        ord(c) < 0x20
-        or 0x7F <= ord(c) <= 0x9F
-        or ord(c) in _BIDI_CONTROLS
-        or 0xD800 <= ord(c) <= 0xDFFF
-        for c in text
-    )
+    return _NEEDS_WORK.search(text) is not None
 
 
 def visible(

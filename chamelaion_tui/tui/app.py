@@ -207,6 +207,8 @@ class ChamelaionApp(App[None]):
             self.options.reference_id, self._wall_clock(), self.options.stuck_after
         )
         self._summary_at: float | None = None
+        self._beat = 0
+        """The time beat the rows were last drawn on; see :meth:`_clock_tick`."""
         self.summary_bar = SummaryBar(id="summary")
         self.transfers = TransferBar()
         self.table = RequestsTable(id="requests")
@@ -241,7 +243,7 @@ class ChamelaionApp(App[None]):
         self._apply_theme(self.options.theme)
         self.table.focus()
         self.table.add_class("-loading")
-        self.set_interval(self.options.tick_seconds, self.tick)
+        self.set_interval(self.options.tick_seconds, self._clock_tick)
         self.set_interval(RELOAD_SECONDS, self._reload_batch_if_needed)
         if self._auto_refresh:
             self.start_refresher()
@@ -373,6 +375,26 @@ class ChamelaionApp(App[None]):
                 self.notify(body, title=title, severity="warning", timeout=8)
 
     # -- the clock -----------------------------------------------------------
+
+    def _clock_tick(self) -> None:
+        """Once a second: redraw rows only when their times can have changed.
+
+        With something in flight (or a row younger than a few minutes) that
+        is every second; otherwise relative times move on a 15-second beat
+        (see :func:`~chamelaion_tui.tui.render.relative`), and in between only
+        the status line is redrawn. Redrawing costs: Textual's table redraws
+        every cell when any one changes.
+        """
+        if not self.table.is_attached:
+            return
+        beat = self.table.time_beat(self._as_of())
+        if beat != self._beat:
+            self._beat = beat
+            self.tick()
+        else:
+            self.status_line.set_parts(
+                status_parts(self._status_state(), self.theme_variables)
+            )
 
     def tick(self) -> None:
         """Redraw what depends on time: relative times and the status line."""

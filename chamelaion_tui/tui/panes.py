@@ -42,7 +42,9 @@ class DetailPane(VerticalScroll):
 
         ``note`` goes in the border, e.g. to say the request is not on the page.
         """
-        self.border_title = f"Request · {note}" if note else "Request"
+        title = f"Request · {note}" if note else "Request"
+        if self.border_title != title:
+            self.border_title = title  # setting it, even unchanged, redraws
         if request is None:
             text = Text(empty_message, style="dim")
         else:
@@ -69,4 +71,6 @@ class StatusLine(Static):
         line = Text(" │ ", style="dim").join(parts)
         if line.plain != self._plain:
             self._plain = line.plain
-            self.update(line)
+            # One line of fixed height: no layout pass needed, which would
+            # otherwise redraw the whole screen every second.
+            self.update(line, layout=False)

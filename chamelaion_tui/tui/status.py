@@ -82,7 +82,17 @@ def freshness_text(state: StatusState, theme: Mapping[str, str]) -> Text:
         return Text(f"⚠ retrying · {age}", style=warning)
     if since is None:
         return Text("connecting…", style="dim")
-    return Text(
-        f"● live · updated {compact_duration_seconds(since)} ago",
-        style=theme.get("success", ""),
-    )
+    return Text(f"● live · updated {ago(since)}", style=theme.get("success", ""))
+
+
+def ago(seconds: float) -> str:
+    """A calm "updated ... ago": "just now", then in steps of 5 s, then 15 s.
+
+    The line then changes a few times between refreshes instead of every
+    second, which is most of what an idle dashboard would otherwise draw.
+    Steps round down, so the age shown is never more recent than it is.
+    """
+    if seconds < 5:
+        return "just now"
+    step = 5 if seconds < 60 else 15
+    return f"{compact_duration_seconds(seconds - seconds % step)} ago"

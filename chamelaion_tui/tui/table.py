@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from chamelaion_tui.api import LipsyncRequest
-from chamelaion_tui.tui.render import COLUMNS, RowCells
+from chamelaion_tui.tui.render import COARSE_AFTER, COARSE_STEP, COLUMNS, RowCells
 
 
 class RequestsTable(DataTable[object]):
@@ -74,6 +74,20 @@ class RequestsTable(DataTable[object]):
             changed=request.id in self._changed,
             stuck=request.id in self._stuck,
         )
+
+    def time_beat(self, now: datetime) -> int:
+        """A number that changes whenever a row's text may change with time.
+
+        Per second while a row is in flight or young enough to show seconds
+        or fine minutes; else per :data:`COARSE_STEP` seconds.
+        """
+        second = int(now.timestamp())
+        young = now - COARSE_AFTER - timedelta(minutes=1)
+        for request in self._requests.values():
+            created = request.created_at
+            if request.in_flight or created is None or created > young:
+                return second
+        return second // COARSE_STEP
 
     @property
     def order(self) -> list[str]:
