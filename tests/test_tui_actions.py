@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from chamelaion_tui.refresh import PauseReason
+from chamelaion_tui.tui import ChamelaionApp
 from chamelaion_tui.tui.app import KEYS, is_web_url
 from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
-from tests.conftest import FakeClock, open_dashboard, refresh
+from tests.conftest import SIZE, WALL, FakeClock, open_dashboard, refresh
 from tests.fake_api import FakeApi, make_request
 from tests.test_tui import status_line
 
@@ -139,3 +140,23 @@ async def test_theme_option(fake_api: FakeApi, clock: FakeClock) -> None:
     async with open_dashboard(fake_api, clock, theme="no-such") as (app, _pilot):
         assert app.theme != "no-such"
         assert any("no-such" in str(n.message) for n in app._notifications)
+
+
+async def test_empty_toast_holders_are_swept(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """A toast holder left empty (a Textual race) is removed, with its task."""
+    from textual.widgets._toast import ToastHolder, ToastRack
+
+    app = ChamelaionApp(
+        fake_api.client(), clock=clock, wall_clock=lambda: WALL, auto_refresh=False
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.notify("one")
+        await pilot.pause()
+        rack = app.screen.get_child_by_type(ToastRack)
+        await rack.mount(ToastHolder(id="left-empty"))
+        assert len(rack.children) == 2
+        app._sweep_toast_holders()
+        await pilot.pause()
+        assert len(rack.children) == 1 and rack.children[0].children

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Self
@@ -82,6 +83,20 @@ class _OriginBearer(httpx.Auth):
         yield request
 
 
+def _tls_for(root: httpx.URL) -> ssl.SSLContext | bool:
+    """The TLS settings for a client that only ever talks to ``root``.
+
+    For ``https`` the system's usual verification (``True``). A plain
+    ``http`` root never uses TLS, since redirects are not followed, so it
+    gets a context that verifies but trusts no certificate at all: it would
+    refuse any TLS connection rather than accept one, and it skips loading
+    the certificate bundle, a noticeable part of startup on the simulator.
+    """
+    if root.scheme == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def _excerpt(response: httpx.Response, hide: Callable[[str], str]) -> str:
     """A short, printable excerpt of an error body, for messages.
 
@@ -132,6 +147,7 @@ class ChamelaionClient:
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "chamelaion-tui"},
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+            verify=_tls_for(root),
         )
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from rich.text import Text
@@ -30,7 +30,6 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from chamelaion_tui.api import (
-    FORMATS,
     ApiError,
     AuthError,
     ChamelaionClient,
@@ -38,7 +37,6 @@ from chamelaion_tui.api import (
     NotFound,
     visible,
 )
-from chamelaion_tui.api.download import safe_name
 from chamelaion_tui.batch import Change, group_toasts, load_batch
 from chamelaion_tui.refresh import (
     PageLoaded,
@@ -53,24 +51,18 @@ from chamelaion_tui.refresh import (
 )
 from chamelaion_tui.tui.crash import crash_message, write_crash_report
 from chamelaion_tui.tui.errors import describe, short_label
-from chamelaion_tui.tui.outputs import (
-    Severity,
-    download_batch,
-    download_one,
-    export,
-)
 from chamelaion_tui.tui.panes import DetailPane, StatusLine
-from chamelaion_tui.tui.screens import (
-    ExportScreen,
-    FailuresScreen,
-    GoToScreen,
-    HelpScreen,
-)
 from chamelaion_tui.tui.status import StatusState, status_parts
 from chamelaion_tui.tui.summary import SummaryBar, summary_text
 from chamelaion_tui.tui.table import RequestsTable
 from chamelaion_tui.tui.transfers import TransferBar
 from chamelaion_tui.tui.watch import RELOAD_SECONDS, BatchWatch
+
+if TYPE_CHECKING:
+    from chamelaion_tui.tui.outputs import Severity
+
+# Screens, downloads and export are imported where first used: none of them
+# is needed to show the first page, and each import delays it.
 
 WallClock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime."""
@@ -80,6 +72,9 @@ NARROW_WIDTH = 120
 
 TOAST_LIMIT = 3
 """The most toasts one refresh raises; more finished requests are grouped."""
+
+TOAST_SWEEP_SECONDS = 30.0
+"""How often empty toast holders are looked for; see ``_sweep_toast_holders``."""
 
 SUMMARY_SECONDS = 5.0
 """How often the summary is recounted when no data changed (for the ETA)."""
@@ -245,10 +240,23 @@ class ChamelaionApp(App[None]):
         self.table.add_class("-loading")
         self.set_interval(self.options.tick_seconds, self._clock_tick)
         self.set_interval(RELOAD_SECONDS, self._reload_batch_if_needed)
+        self.set_interval(TOAST_SWEEP_SECONDS, self._sweep_toast_holders)
         if self._auto_refresh:
             self.start_refresher()
         self._load_batch()
         self.tick()
+
+    def _sweep_toast_holders(self) -> None:
+        """Remove toast holders a Textual 8 race left empty.
+
+        When a notification arrives as an older one expires, Textual removes
+        the old toast but not the holder around it, which keeps a task. Over
+        days of finishing jobs those would pile up; this clears them.
+        """
+        for screen in self.screen_stack:
+            for holder in screen.query("ToastHolder"):
+                if not holder.children:
+                    holder.remove()
 
     def _apply_theme(self, name: str | None) -> None:
         """Use the theme ``name`` if Textual has it; say so if it does not."""
@@ -551,6 +559,8 @@ class ChamelaionApp(App[None]):
             for r in self.batch.tracker
         }
         groups = self.batch.tracker.failure_groups()
+        from chamelaion_tui.tui.screens import FailuresScreen
+
         self.push_screen(FailuresScreen(groups, labels), callback=self._go_to)
 
     def action_download(self) -> None:
@@ -559,6 +569,8 @@ class ChamelaionApp(App[None]):
         if request is None or not request.output_url:
             self.notify("This request has no output to download.", severity="warning")
             return
+        from chamelaion_tui.tui.outputs import download_one
+
         self._transfer(
             download_one(request, self._folder(), self.transfers, self._tell)
         )
@@ -575,6 +587,8 @@ class ChamelaionApp(App[None]):
             self.notify("The batch is still loading; try again in a moment.")
             return
         requests = list(self.batch.tracker)
+        from chamelaion_tui.tui.outputs import download_batch
+
         self._transfer(
             download_batch(requests, self._folder(), self.transfers, self._tell)
         )
@@ -584,6 +598,9 @@ class ChamelaionApp(App[None]):
         reference = self.policy.view.reference_id
         what = f"batch {visible(reference, limit=40)}" if reference else "all requests"
         stamp = self._wall_clock().strftime("%Y%m%d-%H%M%S")
+        from chamelaion_tui.api.download import safe_name
+        from chamelaion_tui.tui.screens import ExportScreen
+
         stem = f"{safe_name(reference or '', fallback='requests')}-{stamp}"
         self.push_screen(ExportScreen(what, stem), callback=self._export)
 
@@ -591,6 +608,9 @@ class ChamelaionApp(App[None]):
         """Run the export the person asked for."""
         if choice is None:
             return
+        from chamelaion_tui.api.export import FORMATS
+        from chamelaion_tui.tui.outputs import export
+
         fmt, name = choice
         if fmt not in FORMATS:
             return
@@ -697,6 +717,8 @@ class ChamelaionApp(App[None]):
     def action_help(self) -> None:
         """Show every key (key ``?``)."""
         keys = [(shown, text) for _k, shown, _a, _l, text, _s in KEYS]
+        from chamelaion_tui.tui.screens import HelpScreen
+
         self.push_screen(HelpScreen([*TABLE_KEYS, *keys]))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -710,6 +732,8 @@ class ChamelaionApp(App[None]):
 
     def action_go_to(self) -> None:
         """Ask for an id or reference_id and show that request (key ``g``)."""
+        from chamelaion_tui.tui.screens import GoToScreen
+
         self.push_screen(GoToScreen(), callback=self._go_to)
 
     def _go_to(self, wanted: str | None) -> None:

@@ -8,11 +8,20 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from chamelaion_tui.api import LipsyncRequest
 from chamelaion_tui.tui.render import COARSE_AFTER, COARSE_STEP, COLUMNS, RowCells
+
+CACHE_SIZES = {
+    "_cell_render_cache": 1200,
+    "_row_render_cache": 200,
+    "_row_renderable_cache": 200,
+    "_line_cache": 200,
+}
+"""Render cache sizes: a 100-row page of 6 columns, two looks per cell."""
 
 
 class RequestsTable(DataTable[object]):
@@ -37,6 +46,22 @@ class RequestsTable(DataTable[object]):
         self._outcome_width = COLUMNS[-1][2]
         self._changed: frozenset[str] = frozenset()
         self._stuck: frozenset[str] = frozenset()
+        self._size_caches()
+
+    def _size_caches(self) -> None:
+        """Size DataTable's render caches to one screen of one page.
+
+        Any cell update makes every cached render stale (the keys hold an
+        update count), and the stock sizes (10,000 cells, 1,000 rows) then
+        fill with dead entries: over 10 MB after a few thousand refreshes.
+        A page of at most 100 rows, of which a screen shows fewer, needs far
+        less. These are private attributes of Textual's DataTable; if a
+        release renames them this does nothing and only memory grows.
+        """
+        for name, size in CACHE_SIZES.items():
+            cache = getattr(self, name, None)
+            if isinstance(cache, LRUCache):
+                cache.maxsize = size
 
     def on_mount(self) -> None:
         """Create the fixed-width columns, so nothing shifts as data changes."""
