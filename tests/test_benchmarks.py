@@ -86,7 +86,7 @@ async def test_idle_app_is_measured() -> None:
     assert result.seconds >= 0.2
 
 
-@pytest.mark.parametrize("kind", ["bare", "ours"])
+@pytest.mark.parametrize("kind", startup.KINDS)
 def test_startup_child_reports_its_first_row(kind: startup.Kind) -> None:
     """Each kind of child process paints a row and says so."""
     with SimulatorThread(world=finished_world(1)) as running:

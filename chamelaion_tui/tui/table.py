@@ -16,12 +16,13 @@ from chamelaion_tui.api import LipsyncRequest
 from chamelaion_tui.tui.render import COARSE_AFTER, COARSE_STEP, COLUMNS, RowCells
 
 CACHE_SIZES = {
-    "_cell_render_cache": 1200,
-    "_row_render_cache": 200,
-    "_row_renderable_cache": 200,
-    "_line_cache": 200,
+    "_cell_render_cache": 600,
+    "_row_render_cache": 120,
+    "_row_renderable_cache": 120,
+    "_line_cache": 120,
 }
-"""Render cache sizes: a 100-row page of 6 columns, two looks per cell."""
+"""Render cache sizes: the rows one tall screen shows (up to about 60), each of
+6 cells, in the two looks a cell has (plain, and under the cursor)."""
 
 
 class RequestsTable(DataTable[object]):
