@@ -88,3 +88,10 @@ def test_snapshot_hostile_strings_in_narrow_terminal(snap_compare: SnapCompare) 
     ]
     app = dashboard(FakeApi(items=items))
     assert snap_compare(app, terminal_size=(100, 30), run_before=driven())
+
+
+def test_snapshot_80_columns_filtered(snap_compare: SnapCompare) -> None:
+    """At 80 columns: the detail pane below the table, a batch filtered."""
+    app = dashboard(FakeApi(items=sample_items()))
+    keys = ("slash", *"batch-a", "enter", "j")
+    assert snap_compare(app, terminal_size=(80, 34), run_before=driven(*keys))

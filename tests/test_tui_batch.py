@@ -226,3 +226,12 @@ async def test_narrow_terminal_puts_the_detail_below(
         await refresh(app, pilot)
         assert app.detail.region.y > app.table.region.y
         assert app.detail.region.width >= 76
+
+
+async def test_a_click_selects_the_row(fake_api: FakeApi, clock: FakeClock) -> None:
+    """Clicking a row moves the cursor there and the detail pane follows."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.click(app.table, offset=(5, 4))
+        await pilot.pause()
+        assert app.table.cursor_row == 3
+        assert app.detail.shown_id == fake_api.items[3]["id"]
