@@ -277,6 +277,13 @@ def check_base_url(base_url: str, where: str) -> None:
             f"{where} must be an http:// or https:// URL, got "
             f"{visible(base_url, limit=100)!r}"
         )
+    if url.userinfo:
+        # It would be shown by `config` and written to logs; the API takes
+        # its key in a header anyway.
+        raise SettingsError(
+            f"{where} must not hold a user name or password; the key comes "
+            "from CHAMELAION_API_KEY or key_command"
+        )
 
 
 def check_key(key: Sourced[str]) -> None:

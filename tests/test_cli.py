@@ -406,3 +406,30 @@ def test_a_profile_switches_the_base_url(tmp_path: Path) -> None:
     assert [json.loads(x)["reference_id"] for x in default.lines] == ["only-in-first"]
     assert [json.loads(x)["reference_id"] for x in other.lines] == ["only-in-second"]
     assert by_env.lines == other.lines
+
+
+def test_base_url_with_a_password_is_refused(tmp_path: Path) -> None:
+    """A user name or password in the base URL would reach logs and `config`."""
+    run = run_cli(
+        ["--base-url", "http://user:hunter2@127.0.0.1:9/api", "list"],
+        {**private_environ(tmp_path), "CHAMELAION_API_KEY": KEY},
+    )
+    assert run.status == 2
+    assert "hunter2" not in run.err
+    assert "user name or password" in run.err
+
+
+def test_simulate_takes_a_fixed_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """simulate --key makes the simulator accept that key (so clients survive
+    a restart of it)."""
+    from chamelaion_tui import simulator
+
+    seen: list[object] = []
+    monkeypatch.setattr(simulator, "serve_forever", lambda **kw: seen.append(kw))
+    run = run_cli(
+        ["simulate", "--port", "0", "--key", "sk-fixed"], private_environ(tmp_path)
+    )
+    assert run.status == 0, run.err
+    assert isinstance(seen[0], dict) and seen[0]["api_key"] == "sk-fixed"

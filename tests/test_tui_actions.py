@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 
 from chamelaion_tui.refresh import PauseReason
 from chamelaion_tui.tui import ChamelaionApp
@@ -160,3 +161,41 @@ async def test_empty_toast_holders_are_swept(
         app._sweep_toast_holders()
         await pilot.pause()
         assert len(rack.children) == 1 and rack.children[0].children
+
+
+async def test_paging_and_filtering_work_while_paused(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """Paused stops polling, not the person: n, a filter and r still load."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("space", "n")
+        await refresh(app, pilot)
+        assert "21–40 of 45" in status_line(app)
+        await pilot.press("slash", *"batch-a", "enter")
+        await refresh(app, pilot)
+        shown = [app.table.request(i) for i in app.table.order]
+        assert shown and all(
+            r is not None and r.reference_id == "batch-a" for r in shown
+        )
+        calls = len(fake_api.list_calls())
+        clock.advance(600)
+        await refresh(app, pilot)
+        assert len(fake_api.list_calls()) == calls, "no polling while paused"
+        await pilot.press("r")
+        await refresh(app, pilot)
+        assert len(fake_api.list_calls()) == calls + 1
+        assert "paused" in status_line(app)
+
+
+async def test_slash_types_a_slash_in_dialogs(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """In the go-to and export boxes "/" is a character, not the filter key."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("g", *"a/b")
+        box = app.screen.query_one("#goto", Input)
+        assert box.value == "a/b"
+        await pilot.press("escape", "e", "ctrl+u", *"sub/out.csv")
+        assert app.screen.query_one("#export-path", Input).value == "sub/out.csv"
+        await pilot.press("escape")
+        assert app.query_one("#filter", Input).value == ""

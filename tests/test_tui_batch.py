@@ -65,8 +65,8 @@ async def test_unfiltered_summary_is_the_page(
     """Without a filter the summary says it covers this page."""
     async with open_dashboard(fake_api, clock) as (app, _pilot):
         app.tick()
-        assert summary(app).startswith("This page · 45 requests")
-        assert "counts cover 20 loaded" in summary(app)
+        assert summary(app).startswith("This page · 20 requests")
+        assert "60% finished" in summary(app)
 
 
 async def test_no_estimate_until_jobs_finish(clock: FakeClock) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ def _configure_logging(path: str | None) -> None:
         return
     try:
         handler = logging.FileHandler(path, encoding="utf-8")
+        os.chmod(path, 0o600)  # it names URLs and ids: for its owner only
     except OSError as error:
         raise UsageError(f"cannot write the log file: {error.strerror}") from None
     handler.setFormatter(
@@ -141,10 +143,16 @@ def run_simulate(args: argparse.Namespace) -> int:
             raise UsageError(f"--fault {spec!r}: {error}") from None
     try:
         serve_forever(
-            port=args.port, seed=args.seed, time_scale=args.speed, faults=faults
+            port=args.port,
+            seed=args.seed,
+            time_scale=args.speed,
+            faults=faults,
+            api_key=args.key,
         )
     except OSError as error:
         raise UsageError(
             f"cannot listen on port {args.port}: {error.strerror or error}"
         ) from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     return 0

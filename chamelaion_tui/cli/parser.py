@@ -546,7 +546,15 @@ def _add_simulate(commands: Commands) -> None:
         type=speed,
         default=1.0,
         metavar="X",
-        help="run job lifecycles X times faster than real time (default 1)",
+        help="run job lifecycles X times faster than real time (default 1); "
+        "timestamps follow the simulated clock, so above 1 they run ahead of "
+        "yours",
+    )
+    sub.add_argument(
+        "--key",
+        metavar="KEY",
+        help="the key to accept (default: a new random one each start; give "
+        "one to restart the simulator without restarting its clients)",
     )
     sub.add_argument(
         "--fault",

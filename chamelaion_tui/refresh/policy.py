@@ -253,6 +253,10 @@ class RefreshPolicy:
         """What to fetch now, and when to wake if nothing else happens."""
         now = self.clock()
         reason = self.pause_reason
+        if reason is PauseReason.USER and self._page_wanted:
+            # Paused means no polling, not a frozen screen: a page, filter or
+            # refresh the person asks for is still read, once.
+            return Plan(list_page=True, wake_at=now)
         if reason is not None:
             if self._paused_until is None or reason is PauseReason.USER:
                 return Plan(wake_at=None)

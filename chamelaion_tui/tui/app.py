@@ -127,7 +127,14 @@ KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
         "Download every output of the batch",
         False,
     ),
-    ("e", "e", "export", "Export", "Export the view (all pages) to CSV or JSON", True),
+    (
+        "e",
+        "e",
+        "export",
+        "Export",
+        "Export the view (all pages): CSV, JSON, JSONL",
+        True,
+    ),
     ("f", "f", "failures", "Failures", "Failures grouped by error message", True),
     ("question_mark", "?", "help", "Help", "Show every key", True),
 )
@@ -659,12 +666,15 @@ class ChamelaionApp(App[None]):
 
     def action_focus_filter(self) -> None:
         """Move focus to the filter box (key ``/``)."""
-        box = self.query_one("#filter", Input)
-        if self.screen.focused is box:
-            # A reference_id may hold a slash. Post it behind the keys already
-            # queued for the box, so a fast typist's order is kept.
-            box.post_message(events.Key("slash", "/"))
+        focused = self.screen.focused
+        if isinstance(focused, Input) or self.screen is not self.screen_stack[0]:
+            # In any text box (the filter, a dialog's, the command palette's)
+            # "/" is just a character: a reference_id or a path may hold one.
+            # Post it behind the keys already queued, to keep their order.
+            if focused is not None:
+                focused.post_message(events.Key("slash", "/"))
             return
+        box = self.query_one("#filter", Input)
         # Focus at once, not on the next idle as ``focus()`` does, so that keys
         # typed right after "/" land in the box, not the table.
         self.screen.set_focus(box)
@@ -793,7 +803,8 @@ class ChamelaionApp(App[None]):
         request = self._highlighted()
         url = request.output_url if request else None
         if not url:
-            self.notify("This request has no output yet.", severity="warning")
+            why = "it failed" if request and request.status == "failed" else "yet"
+            self.notify(f"This request has no output ({why}).", severity="warning")
             return
         if not is_web_url(url):
             self.notify(

@@ -23,7 +23,6 @@ from chamelaion_tui.api import (
     visible,
 )
 from chamelaion_tui.api.download import BatchProgress
-from chamelaion_tui.tui.errors import describe
 from chamelaion_tui.tui.transfers import TransferBar
 
 Severity = Literal["information", "warning", "error"]
@@ -135,6 +134,9 @@ async def export(
 
 
 def _failure(error: ApiError) -> tuple[str, str, Severity]:
-    """A notification for a failed transfer."""
-    title, body = describe(error)
-    return body, title, "error"
+    """A notification for a failed transfer; these are not retried."""
+    body = (
+        f"{visible(error.message, limit=300)}\nNothing was retried: fix the "
+        "cause (the folder, --download-dir, the network) and try again."
+    )
+    return body, error.title, "error"

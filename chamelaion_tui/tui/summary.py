@@ -12,7 +12,7 @@ from chamelaion_tui.api import Status
 from chamelaion_tui.batch import OTHER, BatchSummary, Estimate
 from chamelaion_tui.tui.render import STATUS_LOOK, compact_duration
 
-BAR_WIDTH = 24
+BAR_WIDTH = 16
 """Cells of the progress bar."""
 
 
@@ -23,9 +23,9 @@ def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
 
 
 def eta_text(estimate: Estimate | None, in_flight: int) -> str:
-    """The ETA as a range, "done", or "no estimate yet"."""
+    """The ETA as a range, "nothing in flight", or "no estimate yet"."""
     if in_flight == 0:
-        return "done"
+        return "nothing in flight"
     if estimate is None:
         return "ETA: no estimate yet"
     if estimate.high <= timedelta(0):
@@ -45,6 +45,9 @@ def summary_text(
     """One line: scope, counts by status, progress bar, percent and ETA."""
     out = Text()
     out.append(scope, style="bold")
+    if not summary.total:
+        out.append(f"  · {loading or 'no requests yet'}", style="dim")
+        return out
     out.append(f" · {summary.total:,} requests ")
     for status in (Status.COMPLETED, Status.FAILED, Status.PROCESSING, Status.QUEUED):
         count = summary.counts.get(status.value, 0)
@@ -57,8 +60,10 @@ def summary_text(
             f"  ⚠ {len(summary.stuck)} stuck", style=f"bold {theme.get('warning', '')}"
         )
     out.append("  ")
-    out.append(progress_bar(summary.fraction), style=theme.get("success", ""))
-    out.append(f" {summary.fraction:.0%}  ")
+    out.append(
+        progress_bar(summary.fraction, BAR_WIDTH), style=theme.get("success", "")
+    )
+    out.append(f" {summary.fraction:.0%} finished  ")
     out.append(eta_text(summary.eta, summary.in_flight))
     if loading:
         out.append(f"  · {loading}", style="dim")
@@ -78,8 +83,9 @@ class SummaryBar(Static):
         """Show the summary line and, if any, the "what changed" line."""
         text = line.copy()
         if changes:
-            text.append("\n")
-            text.append(f"{changes}  (any key dismisses)", style="bold")
+            # First, so a summary too long for the width cannot push it out.
+            text = Text(f"{changes}  (any key dismisses)\n", style="bold")
+            text.append_text(line)
         if text.plain != self._plain:
             self._plain = text.plain
             self.update(text)

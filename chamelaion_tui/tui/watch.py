@@ -53,7 +53,11 @@ class BatchWatch:
     ) -> list[Change]:
         """Take in a page read; for all requests, hold only that page."""
         items = list(requests)
-        changes = self.tracker.update(items, now, total=total)
+        # For all requests the summary covers the page, so the API's total
+        # (the whole history) must not become its denominator.
+        changes = self.tracker.update(
+            items, now, total=total if self.whole_batch else None
+        )
         if not self.whole_batch:
             keep = {item.id for item in items}
             self.tracker.forget([r.id for r in self.tracker if r.id not in keep])
