@@ -55,15 +55,21 @@ def status_text(status: str, theme: Mapping[str, str]) -> Text:
 
 
 def compact_duration(span: timedelta | None) -> str:
-    """A short duration such as ``45s``, ``1m 20s`` or ``2h 03m``."""
+    """A short duration such as ``45s``, ``1m 20s``, ``18m`` or ``2h 03m``.
+
+    Seconds are shown only under ten minutes, where they still tell
+    something; beyond, a running clock would only redraw the table.
+    """
     if span is None:
         return "—"
     seconds = max(int(span.total_seconds()), 0)
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
+    if minutes < 10:
         return f"{minutes}m {seconds:02d}s"
+    if minutes < 60:
+        return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         return f"{hours}h {minutes:02d}m"
