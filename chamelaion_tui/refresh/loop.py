@@ -181,6 +181,12 @@ class Refresher:
     def _fail(self, error: ApiError) -> None:
         """Pause as the policy says and tell the listener."""
         self.policy.failed(error)
+        log.warning(
+            "refresh failed (%s): %s; paused: %s",
+            type(error).__name__,
+            error.message,
+            self.policy.pause_reason,
+        )
         self._on_event(
             RefreshFailed(error, self.policy.pause_reason, self.policy.resume_at)
         )

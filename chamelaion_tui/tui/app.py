@@ -737,7 +737,7 @@ class ChamelaionApp(App[None]):
         for _key, shown, action, _label, text, _show in KEYS:
             if action != "quit":
                 yield SystemCommand(
-                    f"{text} ({shown})", text, partial(self.run_action, action)
+                    text, f"key: {shown}", partial(self.run_action, action)
                 )
 
     def action_go_to(self) -> None:

@@ -13,7 +13,7 @@ from chamelaion_tui.api import (
 )
 
 _HINTS: tuple[tuple[type[ApiError], str], ...] = (
-    (AuthError, "Check CHAMELAION_API_KEY, then press r to retry."),
+    (AuthError, "Polling has stopped; press r to retry once the key is fixed."),
     (RateLimited, "Waiting as the API asked; nothing is lost."),
     (ServerError, "Retrying with backoff; the data shown is kept."),
     (TransportError, "Retrying with backoff; check the network or --base-url."),
