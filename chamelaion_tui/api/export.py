@@ -50,7 +50,7 @@ from typing import Literal, TextIO, get_args
 from chamelaion_tui.api.client import MAX_PAGE_SIZE, ChamelaionClient
 from chamelaion_tui.api.download import place_without_overwrite
 from chamelaion_tui.api.errors import ApiError
-from chamelaion_tui.api.models import LipsyncRequest, Page
+from chamelaion_tui.api.models import FIELDS, LipsyncRequest, Page
 from chamelaion_tui.api.text import visible
 
 ExportFormat = Literal["csv", "json", "jsonl"]
@@ -58,18 +58,6 @@ ExportFormat = Literal["csv", "json", "jsonl"]
 
 FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 """Every export format, for menus and argument checks."""
-
-FIELDS = (
-    "id",
-    "reference_id",
-    "status",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "output_url",
-    "error_message",
-)
-"""The documented fields of a request, in the order files show them."""
 
 CSV_COLUMNS = (*FIELDS, "extra")
 """The CSV header: every documented field, then the undocumented ones as JSON."""

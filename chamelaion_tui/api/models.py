@@ -28,18 +28,19 @@ class Status(StrEnum):
 IN_FLIGHT = frozenset({Status.QUEUED.value, Status.PROCESSING.value})
 """Statuses that still change, and so are polled. Anything else is final."""
 
-KNOWN_FIELDS = frozenset(
-    {
-        "id",
-        "reference_id",
-        "status",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "output_url",
-        "error_message",
-    }
+FIELDS = (
+    "id",
+    "reference_id",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "output_url",
+    "error_message",
 )
+"""The documented fields of a request, in the order the API page lists them."""
+
+KNOWN_FIELDS = frozenset(FIELDS)
 
 
 def parse_timestamp(value: object) -> datetime | None:
