@@ -433,3 +433,21 @@ def test_simulate_takes_a_fixed_key(
     )
     assert run.status == 0, run.err
     assert isinstance(seen[0], dict) and seen[0]["api_key"] == "sk-fixed"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [
+        ("http://api.example.test/api", True),
+        ("https://api.example.test/api", False),
+        ("http://127.0.0.1:8080/api", False),
+        ("http://localhost:8080/api", False),
+        ("http://[::1]:8080/api", False),
+    ],
+)
+def test_plain_http_off_this_machine_is_warned(base_url: str, warned: bool) -> None:
+    """A key sent over plain http to another machine gets a warning."""
+    warning = dashboard.plain_http_warning(base_url)
+    assert (warning is not None) == warned
+    if warning:
+        assert "unencrypted" in warning
