@@ -199,3 +199,12 @@ async def test_slash_types_a_slash_in_dialogs(
         assert app.screen.query_one("#export-path", Input).value == "sub/out.csv"
         await pilot.press("escape")
         assert app.query_one("#filter", Input).value == ""
+
+
+async def test_a_start_warning_is_shown(fake_api: FakeApi, clock: FakeClock) -> None:
+    """A warning from the command line (plain http) is shown in the app too."""
+    async with open_dashboard(fake_api, clock, warning="travels unencrypted") as (
+        app,
+        _pilot,
+    ):
+        assert any("unencrypted" in str(n.message) for n in app._notifications)

@@ -101,10 +101,9 @@ def run_dashboard(settings: DashboardSettings) -> int:
         # With --demo-speed the simulated clock runs fast; "3 minutes ago"
         # must be read on that clock, not the real one.
         wall_clock = running.world.now
-    else:
-        warning = plain_http_warning(base_url)
-        if warning:
-            print(warning, file=sys.stderr)
+    warning = None if settings.demo else plain_http_warning(base_url)
+    if warning:
+        print(warning, file=sys.stderr)
     assert key is not None
     try:
         client = ChamelaionClient(base_url, key)
@@ -114,6 +113,7 @@ def run_dashboard(settings: DashboardSettings) -> int:
             demo_label=label,
             theme=settings.theme,
             bell=settings.bell,
+            warning=warning,
             download_dir=Path(settings.download_dir).expanduser()
             if settings.download_dir
             else None,

@@ -102,6 +102,8 @@ class DashboardOptions:
     """Where outputs are saved (in a folder per reference_id); None: here."""
     stuck_after: timedelta | None = None
     """Any request in flight longer than this is flagged stuck."""
+    warning: str | None = None
+    """Shown as a notification at start, e.g. that the key travels unencrypted."""
 
 
 KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
@@ -243,6 +245,8 @@ class ChamelaionApp(App[None]):
         host = self.client.base_url.host
         self.sub_title = "DEMO" if self.options.demo_label else host
         self._apply_theme(self.options.theme)
+        if self.options.warning:
+            self.notify(self.options.warning, severity="warning", timeout=20)
         self.table.focus()
         self.table.add_class("-loading")
         self.set_interval(self.options.tick_seconds, self._clock_tick)
