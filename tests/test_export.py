@@ -25,7 +25,8 @@ from chamelaion_tui.api import (
     ServerError,
     export_requests,
 )
-from chamelaion_tui.api.export import CSV_COLUMNS, FIELDS, neutralise_formula
+from chamelaion_tui.api.export import CSV_COLUMNS, neutralise_formula
+from chamelaion_tui.api.models import FIELDS
 from chamelaion_tui.simulator import ManualClock, World, run_simulator
 from tests.fake_api import FakeApi, make_request
 
