@@ -361,7 +361,7 @@ class ChamelaionApp(App[None]):
         now = self._wall_clock()
         self._announce(self.batch.observe_page(event.page.items, now, pagination.total))
         self._summary_at = None
-        self.table.set_marks(self.batch.log.changed_ids, self.batch.summary(now).stuck)
+        self._show_summary()  # also marks changed and stuck rows for the table
         self.table.show(
             event.page.items,
             self._as_of(),
