@@ -451,3 +451,12 @@ def test_plain_http_off_this_machine_is_warned(base_url: str, warned: bool) -> N
     assert (warning is not None) == warned
     if warning:
         assert "unencrypted" in warning
+
+
+def test_demo_refuses_a_base_url(tmp_path: Path) -> None:
+    """--demo with --base-url is a usage error, not a silent choice."""
+    run = run_cli(
+        ["--demo", "--base-url", "http://127.0.0.1:9/api"], private_environ(tmp_path)
+    )
+    assert run.status == 2
+    assert "--demo" in run.err and "--base-url" in run.err

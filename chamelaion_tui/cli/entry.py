@@ -114,6 +114,11 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Open the dashboard with the resolved settings."""
     from chamelaion_tui.cli.dashboard import DashboardSettings, run_dashboard
 
+    if args.demo and args.base_url:
+        raise UsageError(
+            "--demo runs its own simulator and cannot take --base-url; to use a "
+            f"simulator you started, drop --demo (see: {PROG} --help)"
+        )
     key = None if args.demo else _required_key(settings, dashboard=True).value
     return run_dashboard(
         DashboardSettings(
