@@ -34,6 +34,7 @@ def watch(
     *argv: str,
     terminal: bool = False,
     faults: str | None = None,
+    width: int = 160,
     **variables: str,
 ) -> Run:
     """Run ``watch ARGV`` against ``world`` on simulated time."""
@@ -42,7 +43,12 @@ def watch(
             running.faults.add(*Faults.parse(faults).pending())
         environ = sim_environ(tmp_path, running, **variables)
         return run_cli(
-            ["watch", *argv], environ, time=time, terminal=terminal, world=world
+            ["watch", *argv],
+            environ,
+            time=time,
+            terminal=terminal,
+            world=world,
+            width=width,
         )
 
 
@@ -305,3 +311,18 @@ def test_bell_rings_for_a_failure_on_a_terminal(tmp_path: Path) -> None:
         outputs.append(run.out)
     assert outputs[0].count("\a") == 1
     assert "\a" not in outputs[1]
+
+
+def test_finished_lines_fit_a_narrow_terminal(tmp_path: Path) -> None:
+    """At 80 columns the line for each finished request does not wrap."""
+    time = SimulatedTime()
+    world = quiet_world(time)
+    world.add_batch("narrow", 3, queue_wait=1, processing=8, failure_rate=0)
+    run = watch(
+        tmp_path, world, time, "--reference-id", "narrow", terminal=True, width=80
+    )
+    assert run.status == 0
+    plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", run.out)
+    finished = [line for line in plain.split("\r") if "completed" in line]
+    lines = [part for line in finished for part in line.split("\n") if part]
+    assert lines and all(len(line) <= 80 for line in lines), lines

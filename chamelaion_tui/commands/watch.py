@@ -494,15 +494,17 @@ class LiveReporter:
         mark = {"completed": "✓", "failed": "✗"}.get(item.status, "•")
         if not self.console.unicode:
             mark = {"completed": "+", "failed": "x"}.get(item.status, "*")
-        status = visible(item.status, limit=30)
-        text = " ".join(
-            (
-                self.console.status(item.status, f"{mark} {status.ljust(10)}"),
-                visible(item.id, limit=100),
-                visible(item.reference_id or "-", limit=40),
-                outcome_text(item, limit=max(self.console.width - 90, 20)),
-            )
-        )
+        status = f"{mark} {visible(item.status, limit=30).ljust(10)}"
+        words = [
+            visible(item.id, limit=100),
+            visible(item.reference_id or "-", limit=40),
+        ]
+        # Whatever room the line has left goes to the output URL or error,
+        # so a line never wraps (counted without the colour codes).
+        room = self.console.width - len(status) - sum(len(w) + 1 for w in words) - 2
+        if room >= 12:
+            words.append(outcome_text(item, limit=room))
+        text = " ".join((self.console.status(item.status, status), *words))
         self.console.line(text.rstrip())
         if self.bell and item.status == Status.FAILED:
             self.console.bell()
