@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta
 
 from chamelaion_tui.api import LipsyncRequest, visible
+from chamelaion_tui.api.spans import span_text
 from chamelaion_tui.commands.runtime import Console
 
 ID_WIDTH = 36
@@ -57,16 +58,7 @@ def request_json(item: LipsyncRequest) -> dict[str, object]:
 
 def duration(span: timedelta | None) -> str:
     """A span as ``45s``, ``3m 07s`` or ``2h 05m``; ``-`` when unknown."""
-    if span is None:
-        return "-"
-    seconds = int(span.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
+    return span_text(span, unknown="-")
 
 
 def outcome_text(item: LipsyncRequest, limit: int = LONG_TEXT) -> str:

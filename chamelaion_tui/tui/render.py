@@ -15,6 +15,7 @@ import humanize
 from rich.text import Text
 
 from chamelaion_tui.api import LipsyncRequest, Status, visible
+from chamelaion_tui.api.spans import span_text
 from chamelaion_tui.api.text import ELLIPSIS
 
 STATUS_LOOK: dict[str, tuple[str, str]] = {
@@ -60,21 +61,7 @@ def compact_duration(span: timedelta | None) -> str:
     Seconds are shown only under ten minutes, where they still tell
     something; beyond, a running clock would only redraw the table.
     """
-    if span is None:
-        return "—"
-    seconds = max(int(span.total_seconds()), 0)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 10:
-        return f"{minutes}m {seconds:02d}s"
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours:02d}h"
+    return span_text(span, seconds_below=timedelta(minutes=10))
 
 
 def compact_duration_seconds(seconds: float) -> str:
