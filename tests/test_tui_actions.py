@@ -8,6 +8,7 @@ from textual.widgets import Input
 from chamelaion_tui.refresh import PauseReason
 from chamelaion_tui.tui import ChamelaionApp
 from chamelaion_tui.tui.app import KEYS, is_web_url
+from chamelaion_tui.tui.panes import KeyBar
 from chamelaion_tui.tui.screens import GoToScreen, HelpScreen
 from tests.conftest import SIZE, WALL, FakeClock, open_dashboard, refresh
 from tests.fake_api import FakeApi, make_request
@@ -208,3 +209,41 @@ async def test_a_start_warning_is_shown(fake_api: FakeApi, clock: FakeClock) -> 
         _pilot,
     ):
         assert any("unencrypted" in str(n.message) for n in app._notifications)
+
+
+def key_line(app: ChamelaionApp) -> str:
+    """The key bar's text as drawn."""
+    return app.query_one(KeyBar).render_line(0).text
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (160, " q Quit   / Filter   n Next"),
+        (100, " q Quit  / Filter  n Next"),
+        (80, "…  ? Help"),
+        (24, " q Quit  …  ? Help"),
+    ],
+)
+async def test_key_bar_fits_the_width_keeping_help(
+    fake_api: FakeApi, clock: FakeClock, width: int, expected: str
+) -> None:
+    """Wide: every shown key and the palette; narrower, tighter; help stays."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.resize_terminal(width, SIZE[1])
+        await pilot.pause()
+        line = key_line(app)
+        assert expected in line
+        assert len(line.rstrip()) <= width
+        assert "? Help" in line
+        assert ("^p Palette" in line) == (width >= 120)
+
+
+async def test_clicking_a_key_runs_its_action(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """A key in the bar is a link: clicking "? Help" opens the help screen."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        column = key_line(app).index("? Help")
+        await pilot.click(KeyBar, offset=(column + 1, 0))
+        assert isinstance(app.screen, HelpScreen)

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from chamelaion_tui.api import (
@@ -51,7 +51,7 @@ from chamelaion_tui.refresh import (
 )
 from chamelaion_tui.tui.crash import crash_message, write_crash_report
 from chamelaion_tui.tui.errors import describe, short_label
-from chamelaion_tui.tui.panes import DetailPane, StatusLine
+from chamelaion_tui.tui.panes import DetailPane, KeyBar, StatusLine
 from chamelaion_tui.tui.status import StatusState, status_parts
 from chamelaion_tui.tui.summary import SummaryBar, summary_text
 from chamelaion_tui.tui.table import RequestsTable
@@ -238,7 +238,13 @@ class ChamelaionApp(App[None]):
             yield self.detail
         yield self.transfers
         yield self.status_line
-        yield Footer()
+        yield KeyBar(
+            [
+                (shown, action, label)
+                for _, shown, action, label, _, show in KEYS
+                if show
+            ]
+        )
 
     def on_mount(self) -> None:
         """Focus the table, start the clock tick and the refresher."""

@@ -1,13 +1,16 @@
-"""The detail pane and the status line: small widgets that render text."""
+"""Small widgets that render text: detail pane, status line, key bar."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from chamelaion_tui.api import LipsyncRequest
@@ -74,3 +77,62 @@ class StatusLine(Static):
             # One line of fixed height: no layout pass needed, which would
             # otherwise redraw the whole screen every second.
             self.update(line, layout=False)
+
+
+class KeyBar(Widget):
+    """The keys along the bottom edge; clicking a key runs its action.
+
+    One widget drawing one line. Textual's ``Footer`` mounts a widget per key
+    and restyles each of them twice as it mounts, which made it the largest
+    single cost of the dashboard's first frame. When the line does not fit,
+    the command palette's key goes first, then the spacing tightens, then
+    keys before the last (help) give way to an ellipsis.
+
+    Args:
+        keys: Per key: how it is shown, the app action it runs, its label.
+    """
+
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    """
+
+    PALETTE: ClassVar[tuple[str, str, str]] = ("^p", "command_palette", "Palette")
+    """Textual's command palette key, drawn at the right-hand end."""
+
+    def __init__(self, keys: Sequence[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self._roomy = Content(" ").join(_key_content(*key) for key in keys)
+        self._tight = [_key_content(*key, tight=True) for key in keys]
+        self._palette = _key_content(*self.PALETTE)
+
+    def render(self) -> Content:
+        """As much of the key line as the width allows."""
+        width = self.size.width
+        room = width - self._roomy.cell_length - self._palette.cell_length
+        if room >= 1:
+            return Content.assemble(self._roomy, " " * room, self._palette)
+        if self._roomy.cell_length <= width:
+            return self._roomy
+        *others, last = self._tight
+        for count in range(len(others), -1, -1):
+            cut = [Content("…")] if count < len(others) else []
+            line = Content.assemble(
+                " ", Content("  ").join([*others[:count], *cut, last])
+            )
+            if line.cell_length <= width:
+                return line
+        return line.truncate(width, ellipsis=True)
+
+
+def _key_content(shown: str, action: str, label: str, tight: bool = False) -> Content:
+    """The key in bold and its label, the whole a link to ``app.action``."""
+    key = shown if tight else f" {shown} "
+    text = f" {label}" if tight else f"{label} "
+    return Content.assemble((key, "bold $footer-key-foreground"), text).stylize(
+        f"@click=app.{action}"
+    )
