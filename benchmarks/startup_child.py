@@ -1,43 +1,56 @@
 """The child process of the startup benchmark (section C).
 
-Run as ``python -m benchmarks.startup_child ours`` or ``... bare``. It starts
-one Textual app headless and, once the first data row is in the DataTable and
-the screen has been refreshed, writes :data:`MARKER` straight to file
-descriptor 1 and exits. The parent times from just before spawning this
-process to reading the marker.
+Run as ``python -m benchmarks.startup_child KIND``. It starts one Textual
+app headless and, once the first data row is on screen (the table holds it
+and the screen has been refreshed since), writes :data:`MARKER` straight to
+file descriptor 1 and exits. The parent times from just before spawning this
+process to reading the marker. The kinds:
 
-* ``ours``: the real :class:`ChamelaionApp`, on the API at
-  ``$CHAMELAION_BASE_URL`` with ``$CHAMELAION_API_KEY`` (the parent points
-  them at a simulator on loopback). It is subclassed only to notice the first
-  page: Textual calls every class's handler of a message along the MRO, so
-  this subclass's ``on_refreshed`` runs and then the app's own, unchanged.
-* ``ours-frame``: the same, announcing its first painted frame (the whole
-  layout, before the first page has arrived).
-* ``bare``: a plain Textual app with the same widgets (Header, Input, a
-  DataTable with the same columns, Static, Footer) and one static row of text.
-  It imports nothing of the product, so it costs only Textual; the columns
-  come from the parent in ``$BENCH_COLUMNS`` (JSON of key, label, width).
+* ``ours``: the dashboard as its command starts it: the command line's own
+  ``main`` with no arguments, reading the API's address and key from
+  ``$CHAMELAION_BASE_URL`` and ``$CHAMELAION_API_KEY`` (the parent points them
+  at a simulator on loopback) and its config file from ``$CHAMELAION_CONFIG``.
+  Before ``main`` runs, two handlers of the app class are wrapped so that the
+  app announces its first page; what they wrap runs unchanged.
+* ``ours-frame``: the same, announcing its first painted frame instead (the
+  whole layout, before the first page has arrived).
+* ``bare``: a Textual app with the same widgets as the dashboard, from
+  Textual's stock: header, filter box, summary line, the table (same columns)
+  beside a scrollable detail pane, a hidden transfer line, the status line and
+  the key line. They are laid out by the dashboard's own stylesheet, so every
+  region has the same size. It shows one static row, imports nothing of the
+  product and makes no request: what Textual alone costs for this screen.
+  The columns, stylesheet and key line come from the parent in environment
+  variables.
+* ``bare-minimal``: a smaller Textual app (header, filter box, table, one
+  line, footer), the baseline of earlier versions of this benchmark; printed
+  for comparison.
 
-Only Textual is imported at module level, so both kinds pay the same for it.
+Only Textual is imported at module level, so every kind pays the same for it.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 MARKER = b"FIRST-ROW-ON-SCREEN\n"
 """What the child writes when the first data row has been painted."""
 
 COLUMNS_VARIABLE = "BENCH_COLUMNS"
-"""Environment variable holding the table's columns for the bare app."""
+"""Environment variable holding the table's columns (JSON: key, label, width)."""
+
+STYLESHEET_VARIABLE = "BENCH_STYLESHEET"
+"""Environment variable holding the path of the dashboard's stylesheet."""
+
+KEY_LINE_VARIABLE = "BENCH_KEY_LINE"
+"""Environment variable holding the text of the dashboard's key line."""
 
 SIZE = (160, 45)
 """The headless terminal size."""
@@ -45,19 +58,58 @@ SIZE = (160, 45)
 STDOUT_FD = 1
 """Written to directly: Textual captures ``sys.stdout`` while it runs."""
 
+_written: list[bytes] = []
+"""The marker once it has been written, so that it is written once."""
+
 
 def announce_and_exit(app: App[None]) -> None:
-    """Tell the parent the first row is on screen, then leave."""
-    os.write(STDOUT_FD, MARKER)
+    """Tell the parent the first row is on screen (once), then leave."""
+    if not _written:
+        _written.append(MARKER)
+        os.write(STDOUT_FD, MARKER)
     app.exit()
 
 
-class BareApp(App[None]):
-    """The same widgets as the dashboard with one static row, nothing else."""
+def _columns() -> list[tuple[str, str, int]]:
+    """The table's columns, as the parent passed them."""
+    raw = json.loads(os.environ[COLUMNS_VARIABLE])
+    return [(str(key), str(label), int(width)) for key, label, width in raw]
 
-    def __init__(self, columns: Sequence[tuple[str, str, int]]) -> None:
-        super().__init__()
-        self._columns = columns
+
+class BareApp(App[None]):
+    """The dashboard's widgets and layout, one static row, no product code."""
+
+    CSS_PATH = os.environ.get(STYLESHEET_VARIABLE)
+
+    def compose(self) -> ComposeResult:
+        """The same regions, ids and widget kinds as the dashboard."""
+        yield Header()
+        yield Input(placeholder="Filter by reference_id", id="filter")
+        yield Static("Recent requests · 1 request", id="summary")
+        with Horizontal(id="main"):
+            yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail"):
+                yield Static("static detail", id="detail-body")
+        yield Static(id="transfers")
+        yield Static("1–1 of 1 │ ● live", id="status")
+        yield Static(os.environ.get(KEY_LINE_VARIABLE, ""), id="keys")
+
+    def on_mount(self) -> None:
+        """Add the columns and one row, then report once it is painted."""
+        self.query_one("#transfers").display = False
+        keys = self.query_one("#keys")
+        keys.styles.dock = "bottom"
+        keys.styles.height = 1
+        data = self.query_one(DataTable)
+        data.focus()
+        for key, label, width in _columns():
+            data.add_column(label, key=key, width=width)
+        data.add_row(*(f"static {label.lower()}" for _, label, _ in _columns()))
+        self.call_after_refresh(announce_and_exit, self)
+
+
+class MinimalBareApp(App[None]):
+    """The earlier baseline: fewer widgets than the dashboard, one static row."""
 
     def compose(self) -> ComposeResult:
         """Header, filter box, table, status line, footer."""
@@ -70,66 +122,66 @@ class BareApp(App[None]):
     def on_mount(self) -> None:
         """Add the columns and one row, then report once it is painted."""
         data = self.query_one(DataTable)
-        for key, label, width in self._columns:
+        for key, label, width in _columns():
             data.add_column(label, key=key, width=width)
-        data.add_row(*(f"static {label.lower()}" for _, label, _ in self._columns))
+        data.add_row(*(f"static {label.lower()}" for _, label, _ in _columns()))
         self.call_after_refresh(announce_and_exit, self)
 
 
-def _our_app(first_frame: bool = False) -> App[None]:
-    """The real dashboard, wrapped to announce its first page of rows.
+def _instrument_dashboard(first_frame: bool) -> None:
+    """Make the dashboard announce its first page (or first frame) when shown.
 
-    With ``first_frame``, it announces its first painted frame instead (the
-    whole layout, before any data has arrived).
+    The app class's ``on_mount`` and ``on_refreshed`` are replaced by
+    wrappers that call the originals first, unchanged, and then ask to be
+    called back after the next repaint. Its ``run`` runs headless at
+    :data:`SIZE`, as the bare apps do.
     """
-    from chamelaion_tui.api import ChamelaionClient
     from chamelaion_tui.refresh import PageLoaded
-    from chamelaion_tui.tui import ChamelaionApp, DashboardOptions
-    from chamelaion_tui.tui.app import Refreshed
+    from chamelaion_tui.tui.app import ChamelaionApp, Refreshed
 
-    class FirstRowApp(ChamelaionApp):
-        """The dashboard, announcing the first page once it is painted."""
+    own_mount = ChamelaionApp.on_mount
+    own_refreshed = ChamelaionApp.on_refreshed
+    own_run = ChamelaionApp.run
 
-        # Textual finds a relative CSS_PATH next to the module of the class
-        # being run, which is this one; point it back at the dashboard's.
-        CSS_PATH = str(
-            Path(inspect.getfile(ChamelaionApp)).with_name(ChamelaionApp.CSS_PATH)
-        )
-        announced = False
+    def announce_if_shown(app: ChamelaionApp) -> None:
+        if app.table.order:
+            announce_and_exit(app)
 
-        def on_mount(self) -> None:
-            """Runs before the app's own; for the frame kind, the end."""
-            if first_frame:
-                self.call_after_refresh(announce_and_exit, self)
+    def on_mount(self: ChamelaionApp) -> None:
+        own_mount(self)
+        if first_frame:
+            self.call_after_refresh(announce_and_exit, self)
 
-        def on_refreshed(self, message: Refreshed) -> None:
-            """Runs before the app's own handler; checks after the repaint."""
-            if isinstance(message.event, PageLoaded) and not self.announced:
-                self.call_after_refresh(self._announce_if_shown)
+    def on_refreshed(self: ChamelaionApp, message: Refreshed) -> None:
+        own_refreshed(self, message)
+        if isinstance(message.event, PageLoaded) and not first_frame:
+            self.call_after_refresh(announce_if_shown, self)
 
-        def _announce_if_shown(self) -> None:
-            if self.table.order and not self.announced:
-                self.announced = True
-                announce_and_exit(self)
+    def run(self: ChamelaionApp) -> None:
+        own_run(self, headless=True, size=SIZE)
 
-    client = ChamelaionClient(
-        os.environ["CHAMELAION_BASE_URL"], os.environ["CHAMELAION_API_KEY"]
-    )
-    return FirstRowApp(client, DashboardOptions())
+    ChamelaionApp.run = run  # type: ignore[method-assign, assignment]
+    ChamelaionApp.on_mount = on_mount  # type: ignore[method-assign]
+    ChamelaionApp.on_refreshed = on_refreshed  # type: ignore[method-assign]
 
 
 def main(argv: Sequence[str]) -> int:
     """Run the app named by ``argv[0]`` until it has shown its first row."""
-    if list(argv) == ["bare"]:
-        raw = json.loads(os.environ[COLUMNS_VARIABLE])
-        app: App[None] = BareApp([(str(k), str(n), int(w)) for k, n, w in raw])
-    elif list(argv) == ["ours"]:
-        app = _our_app()
-    elif list(argv) == ["ours-frame"]:
-        app = _our_app(first_frame=True)
+    kind = argv[0] if len(argv) == 1 else None
+    app: App[None]
+    if kind == "bare":
+        app = BareApp()
+    elif kind == "bare-minimal":
+        app = MinimalBareApp()
+    elif kind in ("ours", "ours-frame"):
+        from chamelaion_tui.cli import main as command
+
+        _instrument_dashboard(first_frame=kind == "ours-frame")
+        return command([])
     else:
         print(
-            "usage: python -m benchmarks.startup_child ours|ours-frame|bare",
+            "usage: python -m benchmarks.startup_child "
+            "ours|ours-frame|bare|bare-minimal",
             file=sys.stderr,
         )
         return 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
@@ -87,10 +88,13 @@ async def test_idle_app_is_measured() -> None:
 
 
 @pytest.mark.parametrize("kind", startup.KINDS)
-def test_startup_child_reports_its_first_row(kind: startup.Kind) -> None:
+def test_startup_child_reports_its_first_row(
+    kind: startup.Kind, tmp_path: Path
+) -> None:
     """Each kind of child process paints a row and says so."""
     with SimulatorThread(world=finished_world(1)) as running:
-        seconds = startup.time_child(kind, startup.child_environment(running))
+        environment = startup.child_environment(running, tmp_path)
+        seconds = startup.time_child(kind, environment)
     assert seconds > 0.0
 
 
