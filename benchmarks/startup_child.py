@@ -26,19 +26,20 @@ process to reading the marker. The kinds:
   line, footer), the baseline of earlier versions of this benchmark; printed
   for comparison.
 
-Only Textual is imported at module level, so every kind pays the same for it.
+Each kind imports what it uses and no more: the bare apps, in
+:mod:`benchmarks.startup_bare`, import Textual; ours imports the command line,
+which imports the rest as a person's start would.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Static
+if TYPE_CHECKING:
+    from textual.app import App
 
 MARKER = b"FIRST-ROW-ON-SCREEN\n"
 """What the child writes when the first data row has been painted."""
@@ -68,64 +69,6 @@ def announce_and_exit(app: App[None]) -> None:
         _written.append(MARKER)
         os.write(STDOUT_FD, MARKER)
     app.exit()
-
-
-def _columns() -> list[tuple[str, str, int]]:
-    """The table's columns, as the parent passed them."""
-    raw = json.loads(os.environ[COLUMNS_VARIABLE])
-    return [(str(key), str(label), int(width)) for key, label, width in raw]
-
-
-class BareApp(App[None]):
-    """The dashboard's widgets and layout, one static row, no product code."""
-
-    CSS_PATH = os.environ.get(STYLESHEET_VARIABLE)
-
-    def compose(self) -> ComposeResult:
-        """The same regions, ids and widget kinds as the dashboard."""
-        yield Header()
-        yield Input(placeholder="Filter by reference_id", id="filter")
-        yield Static("Recent requests · 1 request", id="summary")
-        with Horizontal(id="main"):
-            yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="detail"):
-                yield Static("static detail", id="detail-body")
-        yield Static(id="transfers")
-        yield Static("1–1 of 1 │ ● live", id="status")
-        yield Static(os.environ.get(KEY_LINE_VARIABLE, ""), id="keys")
-
-    def on_mount(self) -> None:
-        """Add the columns and one row, then report once it is painted."""
-        self.query_one("#transfers").display = False
-        keys = self.query_one("#keys")
-        keys.styles.dock = "bottom"
-        keys.styles.height = 1
-        data = self.query_one(DataTable)
-        data.focus()
-        for key, label, width in _columns():
-            data.add_column(label, key=key, width=width)
-        data.add_row(*(f"static {label.lower()}" for _, label, _ in _columns()))
-        self.call_after_refresh(announce_and_exit, self)
-
-
-class MinimalBareApp(App[None]):
-    """The earlier baseline: fewer widgets than the dashboard, one static row."""
-
-    def compose(self) -> ComposeResult:
-        """Header, filter box, table, status line, footer."""
-        yield Header()
-        yield Input(placeholder="Filter by reference_id")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Static("1–1 of 1 │ ● live")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        """Add the columns and one row, then report once it is painted."""
-        data = self.query_one(DataTable)
-        for key, label, width in _columns():
-            data.add_column(label, key=key, width=width)
-        data.add_row(*(f"static {label.lower()}" for _, label, _ in _columns()))
-        self.call_after_refresh(announce_and_exit, self)
 
 
 def _instrument_dashboard(first_frame: bool) -> None:
@@ -168,25 +111,22 @@ def _instrument_dashboard(first_frame: bool) -> None:
 def main(argv: Sequence[str]) -> int:
     """Run the app named by ``argv[0]`` until it has shown its first row."""
     kind = argv[0] if len(argv) == 1 else None
-    app: App[None]
-    if kind == "bare":
-        app = BareApp()
-    elif kind == "bare-minimal":
-        app = MinimalBareApp()
-    elif kind in ("ours", "ours-frame"):
+    if kind in ("bare", "bare-minimal"):
+        from benchmarks.startup_bare import BareApp, MinimalBareApp
+
+        app = BareApp() if kind == "bare" else MinimalBareApp()
+        app.run(headless=True, size=SIZE)
+        return 0
+    if kind in ("ours", "ours-frame"):
         from chamelaion_tui.cli import main as command
 
         _instrument_dashboard(first_frame=kind == "ours-frame")
         return command([])
-    else:
-        print(
-            "usage: python -m benchmarks.startup_child "
-            "ours|ours-frame|bare|bare-minimal",
-            file=sys.stderr,
-        )
-        return 2
-    app.run(headless=True, size=SIZE)
-    return 0
+    print(
+        "usage: python -m benchmarks.startup_child ours|ours-frame|bare|bare-minimal",
+        file=sys.stderr,
+    )
+    return 2
 
 
 if __name__ == "__main__":

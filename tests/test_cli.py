@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import subprocess
 import sys
@@ -460,3 +461,20 @@ def test_demo_refuses_a_base_url(tmp_path: Path) -> None:
     )
     assert run.status == 2
     assert "--demo" in run.err and "--base-url" in run.err
+
+
+def test_dashboard_pauses_garbage_collection_while_it_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector is off while the dashboard opens and on once it returns."""
+    seen: list[bool] = []
+
+    def record(settings: dashboard.DashboardSettings) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the dashboard failed")
+
+    monkeypatch.setattr(dashboard, "run_dashboard", record)
+    with pytest.raises(RuntimeError):
+        run_cli(["--demo"], private_environ(tmp_path))
+    assert seen == [False]
+    assert gc.isenabled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 from typing import Any
 
@@ -220,3 +221,18 @@ async def test_stale_rows_are_drawn_as_of_their_data(clock: FakeClock) -> None:
         await pilot.press("r")
         await refresh(app, pilot)
         assert str(app.table.get_row_at(0)[4]) != waiting
+
+
+async def test_garbage_collection_paused_at_start_is_resumed(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """If the collector is off when the app mounts, its first tick turns it on."""
+    gc.disable()
+    try:
+        # No real tick comes in the test's time: the test ticks by hand.
+        async with open_dashboard(fake_api, clock, tick_seconds=3600) as (app, _):
+            assert not gc.isenabled()
+            app._clock_tick()
+            assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -9,6 +9,7 @@ longer shown is dropped by the refresher (by generation) and again here.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -169,6 +170,7 @@ class ChamelaionApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Chamelaion"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, action, label, show=show, priority=key == "slash")
         for key, _shown, action, label, _help, show in KEYS
@@ -211,6 +213,8 @@ class ChamelaionApp(App[None]):
             self.options.reference_id, self._wall_clock(), self.options.stuck_after
         )
         self._summary_at: float | None = None
+        self._gc_paused = False
+        """Garbage collection is off until the first clock tick; see on_mount."""
         self._beat = 0
         """The time beat the rows were last drawn on; see :meth:`_clock_tick`."""
         self.summary_bar = SummaryBar(id="summary")
@@ -262,6 +266,19 @@ class ChamelaionApp(App[None]):
             self.start_refresher()
         self._load_batch()
         self.tick()
+        # The command line pauses garbage collection while the dashboard
+        # starts; the first clock tick, a second from now, ends the pause.
+        self._gc_paused = not gc.isenabled()
+
+    def _resume_gc(self) -> None:
+        """End the pause of garbage collection that began as the program started.
+
+        Collecting once first clears what piled up during the pause, at a
+        moment of our choosing: after the first page has been drawn.
+        """
+        self._gc_paused = False
+        gc.collect()
+        gc.enable()
 
     def _sweep_toast_holders(self) -> None:
         """Remove toast holders a Textual 8 race left empty.
@@ -410,6 +427,8 @@ class ChamelaionApp(App[None]):
         the status line is redrawn. Redrawing costs: Textual's table redraws
         every cell when any one changes.
         """
+        if self._gc_paused:
+            self._resume_gc()
         if not self.table.is_attached:
             return
         beat = self.table.time_beat(self._as_of())
