@@ -191,7 +191,7 @@ def measure_startup(repetitions: int, warm_up: bool = True) -> StartupResult:
 
 def run_section(quick: bool) -> list[Check]:
     """Measure every kind of start, print the table, return the target."""
-    repetitions = 2 if quick else 5
+    repetitions = 3 if quick else 9
     emit()
     emit("=" * 78)
     emit("C. Startup: process start to the first data row on screen")

@@ -46,6 +46,23 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else 0
 
+    if args.command is None:
+        # Cyclic garbage collection is paused while the dashboard starts:
+        # importing Textual and httpx and building the first screen allocate
+        # tens of thousands of objects that all live on, and collecting them
+        # on the way took about a fifth of the time to the first row. The
+        # dashboard collects once and turns the collector back on at its first
+        # clock tick, a second after it has mounted; it is back on here in any
+        # case once the dashboard has closed or failed to open.
+        gc.disable()
+    try:
+        return _run_parsed(args, runtime)
+    finally:
+        gc.enable()
+
+
+def _run_parsed(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    """Run the parsed command; an error a person can fix becomes a message."""
     from chamelaion_tui.commands.runtime import Runtime
     from chamelaion_tui.config import SettingsError
 
@@ -112,25 +129,7 @@ def _required_key(settings: Settings, *, dashboard: bool) -> Sourced[str]:
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    """Open the dashboard with the resolved settings.
-
-    Cyclic garbage collection is paused from here until the dashboard is up:
-    importing Textual and httpx and building the first screen allocate tens
-    of thousands of objects that all live on, and collecting them on the way
-    took about a fifth of the time to the first row. The dashboard collects
-    once and turns the collector back on at its first clock tick, a second
-    after it has mounted; it is back on here in any case once the dashboard
-    has closed or failed to open.
-    """
-    gc.disable()
-    try:
-        return _open_dashboard(args, settings)
-    finally:
-        gc.enable()
-
-
-def _open_dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    """Check the flags that only the dashboard takes, then run it."""
+    """Check the flags that only the dashboard takes, then open it."""
     from chamelaion_tui.cli.dashboard import DashboardSettings, run_dashboard
 
     if args.demo and args.base_url:

@@ -65,9 +65,12 @@ class RequestsTable(DataTable[object]):
                 cache.maxsize = size
 
     def on_mount(self) -> None:
-        """Create the fixed-width columns, so nothing shifts as data changes."""
+        """Create the fixed-width columns, so nothing shifts as data changes.
+
+        Labels are given as text, which Textual would otherwise parse as markup.
+        """
         for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+            self.add_column(Text(label), key=key, width=width)
 
     def on_resize(self) -> None:
         """Give the last column whatever width the fixed columns leave."""
