@@ -312,6 +312,18 @@ async def test_refused_key_is_an_auth_error(status: int) -> None:
     assert "CHAMELAION_API_KEY" in error.message
 
 
+async def test_refused_key_names_the_source_given() -> None:
+    """A client told where its key came from names that place instead."""
+    transport = httpx.MockTransport(answer(401, json={"error": "bad key"}))
+    source = "key_command of the config file"
+    async with ChamelaionClient(
+        BASE_URL, KEY, transport=transport, key_source=source
+    ) as client:
+        with pytest.raises(AuthError) as caught:
+            await client.list_requests()
+    assert caught.value.message.endswith(f"check {source}")
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429, 500, 503])
 async def test_key_echoed_by_the_api_is_not_quoted(status: int) -> None:
     """Regression: an API (or proxy) that echoes the key in its error body, as

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 from chamelaion_tui.cli import main
@@ -155,6 +156,24 @@ def test_refused_key_exits_2_and_outage_exits_1(tmp_path: Path) -> None:
     assert outage.status == 1
     assert "503" in outage.err
     assert outage.out == ""
+
+
+def test_refused_key_names_the_key_command_it_came_from(tmp_path: Path) -> None:
+    """A key from a key_command that the API refuses names that command's place."""
+    command = (
+        f"{sys.executable} -c {json.dumps('print(' + repr('sk-wrong-0000') + ')')}"
+    )
+    with simulator(quiet_world(SimulatedTime(), history=5)) as running:
+        environ = sim_environ(tmp_path, running)
+        del environ["CHAMELAION_API_KEY"]
+        (tmp_path / "config.toml").write_text(
+            f"key_command = {json.dumps(command)}\n", encoding="utf-8"
+        )
+        refused = run_cli(["list"], environ)
+    assert refused.status == 2
+    assert "refused the key" in refused.err
+    assert "check key_command" in refused.err
+    assert "CHAMELAION_API_KEY" not in refused.err
 
 
 class ClosedPipe(io.StringIO):

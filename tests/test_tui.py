@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 from rich.text import Text
 
+from chamelaion_tui.api import ChamelaionClient
 from chamelaion_tui.tui import ChamelaionApp, DashboardOptions
 from chamelaion_tui.tui.panes import StatusLine
 from tests.conftest import SIZE, WALL, FakeClock, open_dashboard, refresh
-from tests.fake_api import KEY, FakeApi, make_request
+from tests.fake_api import BASE_URL, KEY, FakeApi, make_request
 
 
 def status_line(app: Any) -> str:
@@ -195,6 +196,27 @@ async def test_refused_key_is_named_never_shown(
         assert "CHAMELAION_API_KEY" in status_line(app)
         assert app.policy.plan().empty
         assert KEY not in app.export_screenshot()
+
+
+async def test_refused_key_names_where_the_key_came_from(clock: FakeClock) -> None:
+    """A key from a key_command is named as such, not as the variable."""
+    api = FakeApi(items=[make_request(1, "completed")])
+    source = "key_command of profile work"
+    client = ChamelaionClient(
+        BASE_URL, KEY, transport=httpx.MockTransport(api.handle), key_source=source
+    )
+    app = ChamelaionApp(
+        client,
+        DashboardOptions(),
+        clock=clock,
+        wall_clock=lambda: WALL,
+        auto_refresh=False,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        api.override = lambda _r: httpx.Response(401, json={"error": "bad key"})
+        await refresh(app, pilot)
+        assert f"check {source}" in status_line(app)
+        assert "CHAMELAION_API_KEY" not in status_line(app)
 
 
 async def test_stale_rows_are_drawn_as_of_their_data(clock: FakeClock) -> None:

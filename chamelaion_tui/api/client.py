@@ -124,6 +124,7 @@ class ChamelaionClient:
         api_key: Sent as a Bearer token to ``base_url``'s origin, nowhere else.
         timeout: Seconds to wait for connecting and for each read.
         transport: A custom httpx transport (tests use ``MockTransport``).
+        key_source: Where the key came from, named when the API refuses it.
     """
 
     def __init__(
@@ -133,11 +134,14 @@ class ChamelaionClient:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        key_source: str = "CHAMELAION_API_KEY",
     ) -> None:
         root = httpx.URL(base_url.rstrip("/") + "/")
         if root.scheme not in ("http", "https") or not root.host:
             raise ValueError(f"not an http(s) URL: {visible(base_url, limit=200)}")
         self.base_url = root
+        self.key_source = key_source
+        """Where the key came from, in words a person reads."""
         self._auth = _OriginBearer(api_key, origin_of(root))
         self._http = httpx.AsyncClient(
             base_url=root,
@@ -275,7 +279,7 @@ class ChamelaionClient:
         detail = _excerpt(response, self._auth.hide)
         if code in (401, 403):
             return AuthError(
-                f"the API refused the key ({code}: {detail}); check CHAMELAION_API_KEY",
+                f"the API refused the key ({code}: {detail}); check {self.key_source}",
                 status=code,
             )
         if code == 404:

@@ -41,6 +41,8 @@ class DashboardSettings:
     """Where downloads and exports go; the current directory if None."""
     stuck_after_minutes: float | None = None
     """A ceiling past which any in-flight request is flagged stuck."""
+    key_source: str = "CHAMELAION_API_KEY"
+    """Where the key came from (an environment variable or a key_command)."""
 
 
 def plain_http_warning(base_url: str) -> str | None:
@@ -106,7 +108,8 @@ def run_dashboard(settings: DashboardSettings) -> int:
         print(warning, file=sys.stderr)
     assert key is not None
     try:
-        client = ChamelaionClient(base_url, key)
+        source = "the demo simulator's key" if settings.demo else settings.key_source
+        client = ChamelaionClient(base_url, key, key_source=source)
         options = DashboardOptions(
             page_size=settings.page_size,
             reference_id=settings.reference_id,

@@ -104,7 +104,7 @@ def _dispatch(args: argparse.Namespace, runtime: Runtime) -> int:
 
         return config_command(settings, console)
     key = _required_key(settings, dashboard=False)
-    return asyncio.run(_headless(args, settings, key.value, runtime, console))
+    return asyncio.run(_headless(args, settings, key, runtime, console))
 
 
 def _required_key(settings: Settings, *, dashboard: bool) -> Sourced[str]:
@@ -137,11 +137,12 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
             "--demo runs its own simulator and cannot take --base-url; to use a "
             f"simulator you started, drop --demo (see: {PROG} --help)"
         )
-    key = None if args.demo else _required_key(settings, dashboard=True).value
+    key = None if args.demo else _required_key(settings, dashboard=True)
     return run_dashboard(
         DashboardSettings(
             base_url=settings.base_url.value,
-            api_key=key,
+            api_key=key.value if key else None,
+            key_source=key.source if key else "CHAMELAION_API_KEY",
             page_size=settings.page_size.value,
             reference_id=args.reference_id,
             demo=args.demo,
@@ -158,7 +159,7 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 async def _headless(
     args: argparse.Namespace,
     settings: Settings,
-    key: str,
+    key: Sourced[str],
     runtime: Runtime,
     console: Console,
 ) -> int:
@@ -172,7 +173,8 @@ async def _headless(
     if warning:
         console.warn(warning)
     try:
-        async with ChamelaionClient(base_url, key) as client:
+        client = ChamelaionClient(base_url, key.value, key_source=key.source)
+        async with client:
             return await _run_command(args, settings, client, runtime, console)
     except NotFound as error:
         if args.command == "get":

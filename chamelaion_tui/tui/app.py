@@ -503,6 +503,7 @@ class ChamelaionApp(App[None]):
             last_error=self.last_error,
             pause_reason=policy.pause_reason,
             resume_at=policy.resume_at,
+            key_source=self.client.key_source,
         )
 
     # -- the batch -----------------------------------------------------------

@@ -31,6 +31,8 @@ class StatusState:
     last_error: ApiError | None
     pause_reason: PauseReason | None
     resume_at: float | None
+    key_source: str = "CHAMELAION_API_KEY"
+    """Where the key came from, named when the API refuses it."""
 
 
 def status_parts(state: StatusState, theme: Mapping[str, str]) -> list[Text]:
@@ -67,7 +69,7 @@ def freshness_text(state: StatusState, theme: Mapping[str, str]) -> Text:
         return Text(f"⏸ paused · {age}", style=warning)
     if reason is PauseReason.AUTH:
         return Text(
-            "✘ key refused: check CHAMELAION_API_KEY, press r to retry · " + age,
+            f"✘ key refused: check {state.key_source}, press r to retry · " + age,
             style=theme.get("error", ""),
         )
     if reason is not None:
