@@ -32,6 +32,10 @@ class BareApp(App[None]):
     """The dashboard's widgets and layout, one static row, no product code."""
 
     CSS_PATH = os.environ.get(STYLESHEET_VARIABLE)
+    CSS = """
+    #transfers { display: none; }
+    #keys { dock: bottom; height: 1; }
+    """
 
     def compose(self) -> ComposeResult:
         """The same regions, ids and widget kinds as the dashboard."""
@@ -48,10 +52,6 @@ class BareApp(App[None]):
 
     def on_mount(self) -> None:
         """Add the columns and one row, then report once it is painted."""
-        self.query_one("#transfers").display = False
-        keys = self.query_one("#keys")
-        keys.styles.dock = "bottom"
-        keys.styles.height = 1
         data = self.query_one(DataTable)
         data.focus()
         for key, label, width in _columns():

@@ -170,7 +170,6 @@ class ChamelaionApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Chamelaion"
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, action, label, show=show, priority=key == "slash")
         for key, _shown, action, label, _help, show in KEYS
