@@ -83,7 +83,7 @@ class StartupResult:
     bare: list[float]
     ours: list[float]
     frame: list[float]
-    """Our first painted frame, before data: how soon the layout appears."""
+    """Our first painted frame: how soon the layout appears, data or not."""
     minimal: list[float]
     """The smaller bare app of earlier versions, for comparison."""
 
@@ -211,7 +211,7 @@ def run_section(quick: bool) -> list[Check]:
         "comes from a\n         simulator in the parent process (finished "
         "history, page of 20).\n"
         "  ours, first frame = the same, timed to its first painted frame "
-        "(the\n         whole layout, before the first page arrives).\n"
+        "(the\n         whole layout, with the first page if it has arrived).\n"
         "  bare, minimal = header, filter box, table, one line and footer; "
         "the\n         baseline of earlier versions, for comparison only.\n"
         "Bytecode is cached for every kind alike (see benchmarks/startup.py).\n"

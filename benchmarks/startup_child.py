@@ -13,7 +13,7 @@ process to reading the marker. The kinds:
   Before ``main`` runs, two handlers of the app class are wrapped so that the
   app announces its first page; what they wrap runs unchanged.
 * ``ours-frame``: the same, announcing its first painted frame instead (the
-  whole layout, before the first page has arrived).
+  whole layout, with the first page if it has arrived by then).
 * ``bare``: a Textual app with the same widgets as the dashboard, from
   Textual's stock: header, filter box, summary line, the table (same columns)
   beside a scrollable detail pane, a hidden transfer line, the status line and
