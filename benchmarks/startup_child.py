@@ -10,8 +10,9 @@ process to reading the marker. The kinds:
   ``main`` with no arguments, reading the API's address and key from
   ``$CHAMELAION_BASE_URL`` and ``$CHAMELAION_API_KEY`` (the parent points them
   at a simulator on loopback) and its config file from ``$CHAMELAION_CONFIG``.
-  Before ``main`` runs, two handlers of the app class are wrapped so that the
-  app announces its first page; what they wrap runs unchanged.
+  Two handlers of the app class are wrapped, as its module is imported, so
+  that the app announces its first page; what they wrap runs unchanged. Standard input
+  is a pseudo-terminal, as the command requires (it reads keys from it).
 * ``ours-frame``: the same, announcing its first painted frame instead (the
   whole layout, with the first page if it has arrived by then).
 * ``bare``: a Textual app with the same widgets as the dashboard, from
@@ -33,9 +34,13 @@ which imports the rest as a person's start would.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,41 +76,83 @@ def announce_and_exit(app: App[None]) -> None:
     app.exit()
 
 
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs a callback on one module as soon as it has been imported.
+
+    So the dashboard can be instrumented without importing it any earlier
+    than its command line does (which would also move that import out of the
+    command's garbage-collection pause).
+    """
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
+        self._name = name
+        self._then = then
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        """Find ``name`` as usual, and wrap its loader to call back afterwards."""
+        if fullname != self._name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        loader = spec.loader if spec is not None else None
+        if spec is None or not isinstance(loader, importlib.abc.Loader):
+            return spec
+        own_exec = loader.exec_module
+        then = self._then
+
+        def exec_module(module: ModuleType) -> None:
+            own_exec(module)
+            then(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def _instrument_dashboard(first_frame: bool) -> None:
     """Make the dashboard announce its first page (or first frame) when shown.
 
-    The app class's ``on_mount`` and ``on_refreshed`` are replaced by
-    wrappers that call the originals first, unchanged, and then ask to be
-    called back after the next repaint. Its ``run`` runs headless at
-    :data:`SIZE`, as the bare apps do.
+    Once its module is imported, the app class's ``on_mount`` and
+    ``on_refreshed`` are replaced by wrappers that call the originals first,
+    unchanged, and then ask to be called back after the next repaint. Its
+    ``run`` runs headless at :data:`SIZE`, as the bare apps do.
     """
-    from chamelaion_tui.refresh import PageLoaded
-    from chamelaion_tui.tui.app import ChamelaionApp, Refreshed
 
-    own_mount = ChamelaionApp.on_mount
-    own_refreshed = ChamelaionApp.on_refreshed
-    own_run = ChamelaionApp.run
+    def instrument(module: ModuleType) -> None:
+        from chamelaion_tui.refresh import PageLoaded
+        from chamelaion_tui.tui.app import ChamelaionApp, Refreshed
 
-    def announce_if_shown(app: ChamelaionApp) -> None:
-        if app.table.order:
-            announce_and_exit(app)
+        assert module.ChamelaionApp is ChamelaionApp
+        own_mount = ChamelaionApp.on_mount
+        own_refreshed = ChamelaionApp.on_refreshed
+        own_run = ChamelaionApp.run
 
-    def on_mount(self: ChamelaionApp) -> None:
-        own_mount(self)
-        if first_frame:
-            self.call_after_refresh(announce_and_exit, self)
+        def announce_if_shown(app: ChamelaionApp) -> None:
+            if app.table.order:
+                announce_and_exit(app)
 
-    def on_refreshed(self: ChamelaionApp, message: Refreshed) -> None:
-        own_refreshed(self, message)
-        if isinstance(message.event, PageLoaded) and not first_frame:
-            self.call_after_refresh(announce_if_shown, self)
+        def on_mount(self: ChamelaionApp) -> None:
+            own_mount(self)
+            if first_frame:
+                self.call_after_refresh(announce_and_exit, self)
 
-    def run(self: ChamelaionApp) -> None:
-        own_run(self, headless=True, size=SIZE)
+        def on_refreshed(self: ChamelaionApp, message: Refreshed) -> None:
+            own_refreshed(self, message)
+            if isinstance(message.event, PageLoaded) and not first_frame:
+                self.call_after_refresh(announce_if_shown, self)
 
-    ChamelaionApp.run = run  # type: ignore[method-assign, assignment]
-    ChamelaionApp.on_mount = on_mount  # type: ignore[method-assign]
-    ChamelaionApp.on_refreshed = on_refreshed  # type: ignore[method-assign]
+        def run(self: ChamelaionApp) -> None:
+            own_run(self, headless=True, size=SIZE)
+
+        ChamelaionApp.run = run  # type: ignore[method-assign, assignment]
+        ChamelaionApp.on_mount = on_mount  # type: ignore[method-assign]
+        ChamelaionApp.on_refreshed = on_refreshed  # type: ignore[method-assign]
+
+    sys.meta_path.insert(0, _AfterImport("chamelaion_tui.tui.app", instrument))
 
 
 def main(argv: Sequence[str]) -> int:
@@ -121,6 +168,8 @@ def main(argv: Sequence[str]) -> int:
         from chamelaion_tui.cli import main as command
 
         _instrument_dashboard(first_frame=kind == "ours-frame")
+        _keyboard, terminal = os.openpty()
+        os.dup2(terminal, 0)
         return command([])
     print(
         "usage: python -m benchmarks.startup_child ours|ours-frame|bare|bare-minimal",

@@ -75,6 +75,7 @@ def run_cli(
     terminal: bool = False,
     world: World | None = None,
     width: int = 160,
+    keyboard: bool = True,
 ) -> Run:
     """Run ``main`` with captured streams, a chosen terminal and time."""
     out, err = io.StringIO(), io.StringIO()
@@ -88,6 +89,7 @@ def run_cli(
         wall_clock=world.now if world is not None else (lambda: EPOCH),
         terminal=terminal,
         width=width,
+        keyboard=keyboard,
     )
     status = main(argv, runtime=runtime)
     return Run(status, out.getvalue(), err.getvalue())

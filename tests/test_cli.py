@@ -264,6 +264,9 @@ def test_dashboard_takes_profile_settings_and_key_command(
     assert settings.reference_id == "batch-1"
     assert (settings.theme, settings.bell) == ("nord", True)
     assert not settings.demo
+    assert settings.key_source.startswith("key_command of profile")
+    assert settings.renew_key is not None, "r after a refusal runs it again"
+    assert settings.renew_key() == KEY
 
 
 def test_demo_needs_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,6 +277,7 @@ def test_demo_needs_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert opened[0].demo
     assert opened[0].demo_speed == 5
     assert opened[0].api_key is None
+    assert opened[0].renew_key is None
 
 
 def test_dashboard_flags_reach_the_dashboard(
@@ -478,3 +482,30 @@ def test_dashboard_pauses_garbage_collection_while_it_opens(
         run_cli(["--demo"], private_environ(tmp_path))
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_dashboard_without_a_terminal_to_read_keys_from_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a pipe or a file as stdin, the dashboard says so instead of starting.
+
+    Textual would spin on the end of such input at full speed.
+    """
+    opened = capture_dashboard(monkeypatch)
+    run = run_cli(["--demo"], private_environ(tmp_path), keyboard=False)
+    assert run.status == 2
+    assert "standard input is not" in run.err
+    assert "list, get or watch" in run.err
+    assert opened == []
+
+
+def test_demo_speed_without_demo_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--demo-speed alone names --demo, not a missing key."""
+    opened = capture_dashboard(monkeypatch)
+    run = run_cli(["--demo-speed", "5"], private_environ(tmp_path))
+    assert run.status == 2
+    assert "--demo-speed" in run.err and "add --demo" in run.err
+    assert "no API key" not in run.err
+    assert opened == []

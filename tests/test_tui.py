@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +13,7 @@ import httpx
 from rich.text import Text
 
 from chamelaion_tui.api import ChamelaionClient
+from chamelaion_tui.refresh import PauseReason
 from chamelaion_tui.tui import ChamelaionApp, DashboardOptions
 from chamelaion_tui.tui.panes import StatusLine
 from tests.conftest import SIZE, WALL, FakeClock, open_dashboard, refresh
@@ -258,3 +262,77 @@ async def test_garbage_collection_paused_at_start_is_resumed(
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_sigterm_closes_the_app_as_q_does(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """SIGTERM or SIGHUP ends the app through its own exit, which puts the
+    terminal back; afterwards the signals have their defaults again."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        assert app.return_code is None
+        os.kill(os.getpid(), signal.SIGTERM)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.return_code == 0
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def refused_dashboard(
+    api: FakeApi, clock: FakeClock, renew: Callable[[], str]
+) -> ChamelaionApp:
+    """A dashboard whose key the API refuses, with a way to renew it."""
+    client = ChamelaionClient(
+        BASE_URL,
+        "sk-old-refused-key",
+        transport=httpx.MockTransport(api.handle),
+        key_source="key_command of profile work",
+    )
+    return ChamelaionApp(
+        client,
+        DashboardOptions(renew_key=renew),
+        clock=clock,
+        wall_clock=lambda: WALL,
+        auto_refresh=False,
+    )
+
+
+async def test_r_after_a_refused_key_renews_it(clock: FakeClock) -> None:
+    """r runs the key_command again and retries with the key it prints."""
+    api = FakeApi(items=[make_request(1, "completed")])
+    renewed: list[str] = []
+
+    def renew() -> str:
+        renewed.append(KEY)
+        return KEY
+
+    app = refused_dashboard(api, clock, renew)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert app.policy.pause_reason is PauseReason.AUTH
+        assert not app.table.order
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await refresh(app, pilot)
+        assert renewed == [KEY]
+        assert app.policy.pause_reason is None
+        assert app.table.order
+
+
+async def test_a_key_that_cannot_be_renewed_is_said_and_stays_paused(
+    clock: FakeClock,
+) -> None:
+    """A failing key_command is reported; polling stays paused."""
+    api = FakeApi(items=[make_request(1, "completed")])
+
+    def renew() -> str:
+        raise ValueError("the key_command of profile work failed (exit 1)")
+
+    app = refused_dashboard(api, clock, renew)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.policy.pause_reason is PauseReason.AUTH
+        assert any("exit 1" in str(n.message) for n in app._notifications)

@@ -64,9 +64,13 @@ class _OriginBearer(httpx.Auth):
     """Adds ``Authorization: Bearer`` only to requests for one origin."""
 
     def __init__(self, key: str, origin: tuple[str, str, int | None]) -> None:
+        self._origin = origin
+        self.use(key)
+
+    def use(self, key: str) -> None:
+        """Send ``key`` from now on."""
         self._key = key
         self._header = f"Bearer {key}"
-        self._origin = origin
 
     def hide(self, text: str) -> str:
         """``text`` with the key masked, for quoting what a server sent back."""
@@ -156,6 +160,10 @@ class ChamelaionClient:
 
     def __repr__(self) -> str:
         return f"<ChamelaionClient {self.base_url}>"
+
+    def use_key(self, api_key: str) -> None:
+        """Send ``api_key`` from the next request on, such as a renewed key."""
+        self._auth.use(api_key)
 
     async def __aenter__(self) -> Self:
         return self

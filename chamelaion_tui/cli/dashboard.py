@@ -43,6 +43,8 @@ class DashboardSettings:
     """A ceiling past which any in-flight request is flagged stuck."""
     key_source: str = "CHAMELAION_API_KEY"
     """Where the key came from (an environment variable or a key_command)."""
+    renew_key: Callable[[], str] | None = None
+    """Runs the key_command again; see ``DashboardOptions.renew_key``."""
 
 
 def plain_http_warning(base_url: str) -> str | None:
@@ -117,6 +119,7 @@ def run_dashboard(settings: DashboardSettings) -> int:
             theme=settings.theme,
             bell=settings.bell,
             warning=warning,
+            renew_key=None if settings.demo else settings.renew_key,
             download_dir=Path(settings.download_dir).expanduser()
             if settings.download_dir
             else None,

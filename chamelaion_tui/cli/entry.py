@@ -14,7 +14,7 @@ import asyncio
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from chamelaion_tui.cli.parser import PROG, UsageError, parse
@@ -98,7 +98,7 @@ def _dispatch(args: argparse.Namespace, runtime: Runtime) -> int:
     settings = config.resolve(flags, runtime.environ, config_file)
 
     if args.command is None:
-        return _dashboard(args, settings)
+        return _dashboard(args, settings, runtime)
     if args.command == "config":
         from chamelaion_tui.commands.show_config import config_command
 
@@ -128,7 +128,7 @@ def _required_key(settings: Settings, *, dashboard: bool) -> Sourced[str]:
     )
 
 
-def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+def _dashboard(args: argparse.Namespace, settings: Settings, runtime: Runtime) -> int:
     """Check the flags that only the dashboard takes, then open it."""
     from chamelaion_tui.cli.dashboard import DashboardSettings, run_dashboard
 
@@ -137,12 +137,26 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
             "--demo runs its own simulator and cannot take --base-url; to use a "
             f"simulator you started, drop --demo (see: {PROG} --help)"
         )
+    if args.demo_speed is not None and not args.demo:
+        raise UsageError(
+            f"--demo-speed sets the speed of --demo's simulator; add --demo "
+            f"(see: {PROG} --help)"
+        )
+    if not runtime.reads_keys():
+        # Textual reads keys from standard input; given a pipe or a file it
+        # would spin on the end of the input at full speed instead.
+        raise UsageError(
+            "the dashboard reads keys from a terminal, and standard input is not "
+            "one; for scripts use the list, get or watch commands "
+            f"(see: {PROG} --help)"
+        )
     key = None if args.demo else _required_key(settings, dashboard=True)
     return run_dashboard(
         DashboardSettings(
             base_url=settings.base_url.value,
             api_key=key.value if key else None,
             key_source=key.source if key else "CHAMELAION_API_KEY",
+            renew_key=_key_renewer(settings),
             page_size=settings.page_size.value,
             reference_id=args.reference_id,
             demo=args.demo,
@@ -154,6 +168,28 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
             stuck_after_minutes=args.stuck_after,
         )
     )
+
+
+def _key_renewer(settings: Settings) -> Callable[[], str] | None:
+    """Runs the ``key_command`` again, if the key comes from one; else None.
+
+    Failures become ``ValueError`` with the message, as the dashboard expects.
+    """
+    from chamelaion_tui.config import SettingsError
+
+    if settings.key_from_environment is not None or settings.key_command is None:
+        return None
+
+    def renew() -> str:
+        try:
+            key = settings.api_key()
+        except SettingsError as error:
+            raise ValueError(str(error)) from error
+        if key is None:
+            raise ValueError("no key_command is set any more")
+        return key.value
+
+    return renew
 
 
 async def _headless(

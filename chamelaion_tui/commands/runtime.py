@@ -53,6 +53,15 @@ class Runtime:
     """Whether stdout is a terminal; ``None`` asks the stream itself."""
     width: int | None = None
     """Columns of the terminal; ``None`` asks the operating system."""
+    keyboard: bool | None = None
+    """Whether stdin is a terminal, which the dashboard reads keys from;
+    ``None`` asks ``sys.stdin``."""
+
+    def reads_keys(self) -> bool:
+        """Whether keys can be read: stdin is a terminal."""
+        if self.keyboard is not None:
+            return self.keyboard
+        return sys.stdin is not None and sys.stdin.isatty()
 
     @classmethod
     def from_process(cls) -> Runtime:

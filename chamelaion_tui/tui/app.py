@@ -9,7 +9,10 @@ longer shown is dropped by the refresher (by generation) and again here.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -65,6 +68,8 @@ if TYPE_CHECKING:
 # Screens, downloads and export are imported where first used: none of them
 # is needed to show the first page, and each import delays it.
 
+log = logging.getLogger(__name__)
+
 WallClock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime."""
 
@@ -79,6 +84,13 @@ TOAST_SWEEP_SECONDS = 30.0
 
 SUMMARY_SECONDS = 5.0
 """How often the summary is recounted when no data changed (for the ETA)."""
+
+EXIT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that close the dashboard the way ``q`` does, so the terminal is put
+back as it was; by default they would end the process at once, leaving the
+terminal in the dashboard's screen mode."""
 
 REMEMBERED_VIEWS = 64
 """How many views remember where their cursor was (bounded, for long runs)."""
@@ -105,6 +117,11 @@ class DashboardOptions:
     """Any request in flight longer than this is flagged stuck."""
     warning: str | None = None
     """Shown as a notification at start, e.g. that the key travels unencrypted."""
+    renew_key: Callable[[], str] | None = None
+    """Gets the key afresh, as running a ``key_command`` again does; called
+    when ``r`` is pressed after the API refused the key. It may block, and
+    raises ``ValueError`` with a message for a person when it fails. None:
+    the key cannot change while the dashboard runs."""
 
 
 KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
@@ -268,6 +285,7 @@ class ChamelaionApp(App[None]):
         # The command line pauses garbage collection while the dashboard
         # starts; the first clock tick, a second from now, ends the pause.
         self._gc_paused = not gc.isenabled()
+        self._handle_exit_signals(True)
 
     def _resume_gc(self) -> None:
         """End the pause of garbage collection that began as the program started.
@@ -306,8 +324,25 @@ class ChamelaionApp(App[None]):
         )
 
     async def on_unmount(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool; signals go back to their defaults."""
+        self._handle_exit_signals(False)
         await self.client.aclose()
+
+    def _handle_exit_signals(self, handle: bool) -> None:
+        """Close the app on :data:`EXIT_SIGNALS`, or stop doing so.
+
+        Where the event loop cannot handle signals (not the main thread, or
+        a platform without them) the defaults stay, and the log says so.
+        """
+        loop = asyncio.get_running_loop()
+        for number in EXIT_SIGNALS:
+            try:
+                if handle:
+                    loop.add_signal_handler(number, self.exit)
+                else:
+                    loop.remove_signal_handler(number)
+            except (NotImplementedError, RuntimeError, ValueError) as error:
+                log.info("signal %s left to its default: %s", number, error)
 
     def start_refresher(self) -> None:
         """Run the refresher as the one worker of its group."""
@@ -741,7 +776,37 @@ class ChamelaionApp(App[None]):
             self.bell()
 
     def action_refresh(self) -> None:
-        """Read the page now, and retry at once after an error (key ``r``)."""
+        """Read the page now, and retry at once after an error (key ``r``).
+
+        After the API refused the key, a key that can be renewed (one from a
+        ``key_command``) is fetched afresh first, so that a key fixed in a
+        password manager is picked up without a restart.
+        """
+        if self.policy.pause_reason is PauseReason.AUTH and self.options.renew_key:
+            self.run_worker(
+                self._renew_key_and_refresh(self.options.renew_key),
+                name="renew key",
+                group="key",
+                exclusive=True,
+                exit_on_error=False,
+            )
+            return
+        self.policy.refresh_now()
+        self.refresher.wake()
+
+    async def _renew_key_and_refresh(self, renew: Callable[[], str]) -> None:
+        """Fetch the key again off the event loop, then retry with it."""
+        try:
+            key = await asyncio.to_thread(renew)
+        except ValueError as error:
+            self.notify(
+                visible(str(error), limit=300),
+                title="The key could not be renewed",
+                severity="error",
+                timeout=15,
+            )
+            return
+        self.client.use_key(key)
         self.policy.refresh_now()
         self.refresher.wake()
 
