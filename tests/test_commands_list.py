@@ -133,6 +133,14 @@ def test_get_prints_every_field(tmp_path: Path) -> None:
     assert record["error_message"]
 
 
+def test_get_a_short_id_says_to_give_the_whole_id(tmp_path: Path) -> None:
+    """A short id from the dashboard's table is not an id: the message says so."""
+    with simulator(quiet_world(SimulatedTime())) as running:
+        run = run_cli(["get", "a8c2d7e7"], sim_environ(tmp_path, running))
+    assert run.status == 2
+    assert "give the whole id" in run.err
+
+
 def test_get_unknown_exits_2(tmp_path: Path) -> None:
     """An id nobody has: one line, exit 2."""
     with simulator(quiet_world(SimulatedTime())) as running:

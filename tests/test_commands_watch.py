@@ -8,7 +8,10 @@ sleeps advance it, so a job that takes minutes finishes in milliseconds and
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,3 +329,28 @@ def test_finished_lines_fit_a_narrow_terminal(tmp_path: Path) -> None:
     finished = [line for line in plain.split("\r") if "completed" in line]
     lines = [part for line in finished for part in line.split("\n") if part]
     assert lines and all(len(line) <= 80 for line in lines), lines
+
+
+def test_refused_key_is_reported_once_without_internal_names(tmp_path: Path) -> None:
+    """In a real process (where Python's last-resort log handler would print
+    the refresher's warning) the refusal is one line, the command's own."""
+    time = SimulatedTime()
+    world = quiet_world(time)
+    job = world.add_job("a", queue_wait=1, processing=100)
+    with simulator(world) as running:
+        environ = {
+            **os.environ,
+            **sim_environ(tmp_path, running, CHAMELAION_API_KEY="sk-wrong-00000000"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "chamelaion_tui", "watch", job],
+            check=False,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr.count("refused the key") == 1, done.stderr
+    assert "AuthError" not in done.stderr

@@ -221,6 +221,7 @@ async def test_refused_key_names_where_the_key_came_from(clock: FakeClock) -> No
         await refresh(app, pilot)
         assert f"check {source}" in status_line(app)
         assert "CHAMELAION_API_KEY" not in status_line(app)
+        assert "1–20 not loaded" in status_line(app), "nothing is loading"
 
 
 async def test_stale_rows_are_drawn_as_of_their_data(clock: FakeClock) -> None:

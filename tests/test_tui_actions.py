@@ -76,6 +76,18 @@ async def test_go_to_an_unknown_id_says_so(fake_api: FakeApi, clock: FakeClock) 
         assert any("no-such-thing" in str(n.message) for n in app._notifications)
 
 
+async def test_go_to_a_short_id_off_the_page_says_to_give_the_whole_id(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """A short id matches rows on the page only; elsewhere the message says so."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("g", *"abcdef12", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("give the whole id" in m for m in messages), messages
+
+
 async def test_help_lists_every_key(fake_api: FakeApi, clock: FakeClock) -> None:
     """? shows a screen naming every key the dashboard has."""
     async with open_dashboard(fake_api, clock) as (app, pilot):

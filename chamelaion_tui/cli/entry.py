@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -204,6 +206,9 @@ async def _headless(
     from chamelaion_tui.cli.dashboard import plain_http_warning
     from chamelaion_tui.commands import exits
 
+    # The refresher logs its failures for the dashboard's log file; here the
+    # commands report failures themselves, so library logs stay off stderr.
+    logging.getLogger().addHandler(logging.NullHandler())
     base_url = settings.base_url.value
     warning = plain_http_warning(base_url)
     if warning:
@@ -216,6 +221,12 @@ async def _headless(
         if args.command == "get":
             shown = visible(args.id_or_reference, limit=100)
             console.warn(f"no request has the id or reference_id {shown!r}")
+            if re.fullmatch(r"[0-9a-fA-F]{4,12}", args.id_or_reference):
+                console.warn(
+                    "a short id, as the dashboard's table shows it, is not "
+                    "enough here: give the whole id"
+                )
+
         else:
             console.warn(f"{error.message}: is the base URL right? ({base_url})")
         return exits.USAGE

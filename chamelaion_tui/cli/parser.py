@@ -163,11 +163,12 @@ environment:
   NO_COLOR              set to anything: no colour in any output
 """
 
-SETTINGS_ORDER = f"""\
+SETTINGS_ORDER = """\
 Each setting comes from the first of: a flag, the environment, the chosen
-profile, the top of the config file, the built-in default. See
-'{PROG} config --help' for the file's format.
+profile, the top of the config file, the built-in default.
 """
+
+SEE_CONFIG_HELP = f"See '{PROG} config --help' for the file's format.\n"
 
 EXIT_STATUS = """\
 exit status:
@@ -208,7 +209,7 @@ previous page, r refresh now, q quit.
 
 {ENVIRONMENT}
 settings:
-{_indent(SETTINGS_ORDER)}
+{_indent(SETTINGS_ORDER + SEE_CONFIG_HELP)}
 {EXIT_STATUS}"""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import signal
 import sys
 import time
@@ -91,6 +92,9 @@ EXIT_SIGNALS = tuple(
 """Signals that close the dashboard the way ``q`` does, so the terminal is put
 back as it was; by default they would end the process at once, leaving the
 terminal in the dashboard's screen mode."""
+
+SHORT_ID = re.compile(r"[0-9a-fA-F]{4,12}")
+"""What a short id, the first block of a request id, looks like."""
 
 REMEMBERED_VIEWS = 64
 """How many views remember where their cursor was (bounded, for long runs)."""
@@ -864,8 +868,15 @@ class ChamelaionApp(App[None]):
         try:
             request = await self.client.get_request(wanted)
         except NotFound:
+            hint = (
+                " A short id, as the table shows, finds rows on this page only;"
+                " elsewhere give the whole id (c on a row copies it)."
+                if SHORT_ID.fullmatch(wanted)
+                else ""
+            )
             self.notify(
-                f"No request has the id or reference_id “{visible(wanted, limit=80)}”.",
+                f"No request has the id or reference_id “{visible(wanted, limit=80)}”."
+                + hint,
                 title="Not found",
                 severity="warning",
             )

@@ -136,7 +136,9 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
                 yield RadioButton("CSV (spreadsheets)", value=True, name="csv")
                 yield RadioButton("JSON (one array, for jq)", name="json")
                 yield RadioButton("JSON lines (one object per line)", name="jsonl")
-            yield Input(value=f"{self._stem}.csv", id="export-path")
+            yield Input(
+                value=f"{self._stem}.csv", id="export-path", select_on_focus=False
+            )
             yield Label("Enter exports; an existing file is never overwritten.")
 
     def on_mount(self) -> None:

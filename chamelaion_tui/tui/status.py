@@ -47,10 +47,17 @@ def status_parts(state: StatusState, theme: Mapping[str, str]) -> list[Text]:
 
 
 def position_text(state: StatusState) -> str:
-    """Such as "21–40 of 237", or "loading…" while a new view is read."""
+    """Such as "21–40 of 237", or "loading…" while a new view is read.
+
+    With the key refused nothing is read until the person acts, so a view
+    not yet shown is "not loaded" rather than "loading".
+    """
     view = state.view
     if state.shown_view != view or state.total is None:
-        return f"loading {view.offset + 1}–{view.offset + view.limit}…"
+        span = f"{view.offset + 1}–{view.offset + view.limit}"
+        if state.pause_reason is PauseReason.AUTH:
+            return f"{span} not loaded"
+        return f"loading {span}…"
     if not state.rows:
         return "0 of 0" if not state.total else f"none at {view.offset + 1}"
     return f"{view.offset + 1}–{view.offset + state.rows} of {state.total:,}"

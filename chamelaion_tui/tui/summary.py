@@ -46,7 +46,7 @@ def summary_text(
     out = Text()
     out.append(scope, style="bold")
     if not summary.total:
-        out.append(f"  · {loading or 'no requests yet'}", style="dim")
+        out.append(f" · {loading or 'no requests yet'}", style="dim")
         return out
     out.append(f" · {summary.total:,} requests ")
     for status in (Status.COMPLETED, Status.FAILED, Status.PROCESSING, Status.QUEUED):
