@@ -7,6 +7,7 @@ shape at all (not an object, no ``id``) is rejected, with :class:`BadResponse`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -87,6 +88,10 @@ def _span(start: datetime | None, end: datetime | None) -> timedelta | None:
     return max(end - start, timedelta(0))
 
 
+SHORT_ID = re.compile(r"[0-9a-fA-F]{4,12}")
+"""A short id as the table shows one: the first block of hex digits of an id."""
+
+
 @dataclass(frozen=True, slots=True)
 class LipsyncRequest:
     """One lip-sync request as the API last described it.
@@ -150,6 +155,11 @@ class LipsyncRequest:
         """The first block of the id, enough to tell rows apart at a glance."""
         head = self.id.split("-", 1)[0]
         return head if 4 <= len(head) <= 12 else self.id[:8]
+
+    @staticmethod
+    def looks_short(text: str) -> bool:
+        """Whether ``text`` looks like a :attr:`short_id` rather than a whole id."""
+        return SHORT_ID.fullmatch(text) is not None
 
     def queue_wait(self, now: datetime) -> timedelta | None:
         """Time spent queued: until it started, or until ``now`` if still queued."""

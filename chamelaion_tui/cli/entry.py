@@ -14,7 +14,6 @@ import asyncio
 import gc
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -202,7 +201,13 @@ async def _headless(
     console: Console,
 ) -> int:
     """Run ``list``, ``get`` or ``watch`` with one client for its whole life."""
-    from chamelaion_tui.api import ApiError, ChamelaionClient, NotFound, visible
+    from chamelaion_tui.api import (
+        ApiError,
+        ChamelaionClient,
+        LipsyncRequest,
+        NotFound,
+        visible,
+    )
     from chamelaion_tui.cli.dashboard import plain_http_warning
     from chamelaion_tui.commands import exits
 
@@ -221,7 +226,7 @@ async def _headless(
         if args.command == "get":
             shown = visible(args.id_or_reference, limit=100)
             console.warn(f"no request has the id or reference_id {shown!r}")
-            if re.fullmatch(r"[0-9a-fA-F]{4,12}", args.id_or_reference):
+            if LipsyncRequest.looks_short(args.id_or_reference):
                 console.warn(
                     "a short id, as the dashboard's table shows it, is not "
                     "enough here: give the whole id"

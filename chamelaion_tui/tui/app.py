@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import signal
 import sys
 import time
@@ -92,9 +91,6 @@ EXIT_SIGNALS = tuple(
 """Signals that close the dashboard the way ``q`` does, so the terminal is put
 back as it was; by default they would end the process at once, leaving the
 terminal in the dashboard's screen mode."""
-
-SHORT_ID = re.compile(r"[0-9a-fA-F]{4,12}")
-"""What a short id, the first block of a request id, looks like."""
 
 REMEMBERED_VIEWS = 64
 """How many views remember where their cursor was (bounded, for long runs)."""
@@ -871,7 +867,7 @@ class ChamelaionApp(App[None]):
             hint = (
                 " A short id, as the table shows, finds rows on this page only;"
                 " elsewhere give the whole id (c on a row copies it)."
-                if SHORT_ID.fullmatch(wanted)
+                if LipsyncRequest.looks_short(wanted)
                 else ""
             )
             self.notify(
