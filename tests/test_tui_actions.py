@@ -18,14 +18,19 @@ from tests.test_tui import status_line
 async def test_space_pauses_and_resumes(fake_api: FakeApi, clock: FakeClock) -> None:
     """Space pauses auto-refresh, visibly; space again resumes it."""
     async with open_dashboard(fake_api, clock) as (app, pilot):
+        assert "space Pause" in key_line(app)
         await pilot.press("space")
         assert app.policy.pause_reason is PauseReason.USER
         assert "paused" in status_line(app)
+        await pilot.pause()
+        assert "space Resume" in key_line(app)
         clock.advance(600)
         assert app.policy.plan().empty, "nothing is fetched while paused"
         await pilot.press("space")
         assert app.policy.pause_reason is None
         assert app.policy.plan().list_page
+        await pilot.pause()
+        assert "space Pause" in key_line(app)
 
 
 async def test_go_to_a_short_id_on_the_page(

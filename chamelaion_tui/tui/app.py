@@ -816,6 +816,7 @@ class ChamelaionApp(App[None]):
         self.policy.set_user_paused(paused)
         self.refresher.wake()
         self.notify("Auto-refresh paused." if paused else "Auto-refresh resumed.")
+        self.query_one(KeyBar).relabel("toggle_pause", "Resume" if paused else "Pause")
         self.tick()
 
     def action_help(self) -> None:

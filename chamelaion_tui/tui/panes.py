@@ -106,9 +106,25 @@ class KeyBar(Widget):
 
     def __init__(self, keys: Sequence[tuple[str, str, str]]) -> None:
         super().__init__()
-        self._roomy = Content(" ").join(_key_content(*key) for key in keys)
-        self._tight = [_key_content(*key, tight=True) for key in keys]
+        self._keys = list(keys)
         self._palette = _key_content(*self.PALETTE)
+        self._build()
+
+    def relabel(self, action: str, label: str) -> None:
+        """Show ``label`` for the key of ``action``, such as "Resume" for pause."""
+        keys = [
+            (shown, act, label if act == action else old)
+            for shown, act, old in self._keys
+        ]
+        if keys != self._keys:
+            self._keys = keys
+            self._build()
+            self.refresh()
+
+    def _build(self) -> None:
+        """Lay out the line's two spacings from the keys."""
+        self._roomy = Content(" ").join(_key_content(*key) for key in self._keys)
+        self._tight = [_key_content(*key, tight=True) for key in self._keys]
 
     def render(self) -> Content:
         """As much of the key line as the width allows."""
