@@ -264,3 +264,21 @@ async def test_clicking_a_key_runs_its_action(
         column = key_line(app).index("? Help")
         await pilot.click(KeyBar, offset=(column + 1, 0))
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_key_line_follows_the_filter_box(
+    fake_api: FakeApi, clock: FakeClock
+) -> None:
+    """In the filter box other keys type, so the line shows Enter and Esc; a
+    click on "Enter Apply" applies; back at the table the main keys return."""
+    async with open_dashboard(fake_api, clock) as (app, pilot):
+        await pilot.press("slash")
+        await pilot.pause()
+        assert "Enter Apply" in key_line(app)
+        assert "q Quit" not in key_line(app)
+        await pilot.press(*"batch-a")
+        column = key_line(app).index("Enter Apply")
+        await pilot.click(KeyBar, offset=(column + 1, 0))
+        await pilot.pause()
+        assert app.policy.view.reference_id == "batch-a"
+        assert "q Quit" in key_line(app)

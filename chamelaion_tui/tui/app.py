@@ -160,6 +160,12 @@ KEYS: tuple[tuple[str, str, str, str, str, bool], ...] = (
 )
 """Every key of the dashboard; bindings, help and command palette read it."""
 
+FILTER_BOX_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("Enter", "submit_filter", "Apply"),
+    ("Esc", "clear_filter", "Clear"),
+)
+"""The key line while the filter box has focus, where other keys type."""
+
 TABLE_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ / j k", "Move the cursor; the detail pane follows"),
     ("PgUp PgDn Home End", "Move the cursor further"),
@@ -258,13 +264,7 @@ class ChamelaionApp(App[None]):
             yield self.detail
         yield self.transfers
         yield self.status_line
-        yield KeyBar(
-            [
-                (shown, action, label)
-                for _, shown, action, label, _, show in KEYS
-                if show
-            ]
-        )
+        yield KeyBar(self._line_keys())
 
     def on_mount(self) -> None:
         """Focus the table, start the clock tick and the refresher."""
@@ -743,6 +743,30 @@ class ChamelaionApp(App[None]):
         # typed right after "/" land in the box, not the table.
         self.screen.set_focus(box)
 
+    def _line_keys(self) -> list[tuple[str, str, str]]:
+        """The keys the key line shows now: the filter box's, or the main ones."""
+        focused = self.screen.focused if self.screen_stack else None
+        if focused is not None and focused.id == "filter":
+            return list(FILTER_BOX_KEYS)
+        paused = self.policy.pause_reason is PauseReason.USER
+        return [
+            (shown, action, "Resume" if action == "toggle_pause" and paused else label)
+            for _, shown, action, label, _, show in KEYS
+            if show
+        ]
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        """Keys typed in the filter box are text: the line says what still works."""
+        self.query_one(KeyBar).show_keys(self._line_keys())
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        """Back from the filter box, the key line shows the main keys again."""
+        self.query_one(KeyBar).show_keys(self._line_keys())
+
+    async def action_submit_filter(self) -> None:
+        """Apply what the filter box holds (Enter there, or a click on the line)."""
+        await self.query_one("#filter", Input).action_submit()
+
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
         """Apply the filter on the server and go back to the table."""
@@ -816,7 +840,7 @@ class ChamelaionApp(App[None]):
         self.policy.set_user_paused(paused)
         self.refresher.wake()
         self.notify("Auto-refresh paused." if paused else "Auto-refresh resumed.")
-        self.query_one(KeyBar).relabel("toggle_pause", "Resume" if paused else "Pause")
+        self.query_one(KeyBar).show_keys(self._line_keys())
         self.tick()
 
     def action_help(self) -> None:

@@ -110,14 +110,10 @@ class KeyBar(Widget):
         self._palette = _key_content(*self.PALETTE)
         self._build()
 
-    def relabel(self, action: str, label: str) -> None:
-        """Show ``label`` for the key of ``action``, such as "Resume" for pause."""
-        keys = [
-            (shown, act, label if act == action else old)
-            for shown, act, old in self._keys
-        ]
-        if keys != self._keys:
-            self._keys = keys
+    def show_keys(self, keys: Sequence[tuple[str, str, str]]) -> None:
+        """Show ``keys`` instead, such as those that work in a text box."""
+        if list(keys) != self._keys:
+            self._keys = list(keys)
             self._build()
             self.refresh()
 
