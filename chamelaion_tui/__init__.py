@@ -7,4 +7,11 @@ local stand-in for the API), ``tui`` (the Textual app), and on top ``config``,
 ``commands`` (headless list, get, watch) and ``cli`` (entry points).
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# The package's own log records go where the program that runs it sends them
+# (the dashboard's --log-file), and never to stderr by Python's last resort:
+# the commands report failures themselves, and the dashboard draws there.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -211,9 +210,6 @@ async def _headless(
     from chamelaion_tui.cli.dashboard import plain_http_warning
     from chamelaion_tui.commands import exits
 
-    # The refresher logs its failures for the dashboard's log file; here the
-    # commands report failures themselves, so library logs stay off stderr.
-    logging.getLogger().addHandler(logging.NullHandler())
     base_url = settings.base_url.value
     warning = plain_http_warning(base_url)
     if warning:
